@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // fieldWeight is the weight of every string in a "$**" text index without explicit weights
@@ -39,7 +40,49 @@ type textValue struct {
 // Go types are ignored. The returned map is new and owned by the caller. Safe for concurrent
 // use.
 func Terms(doc any) map[string]float64 {
-	return limitTerms(scoreValues(stringValues(doc)))
+	return (*Indexer)(nil).Terms(doc)
+}
+
+// Indexer computes Terms with a bounded memo of word stems: the stemmer is
+// three quarters of the cost of Terms, and the words of a ledger's documents
+// repeat. Its results are exactly those of Terms. The zero value and nil are
+// ready to use (nil memoises nothing). Safe for concurrent use.
+type Indexer struct {
+	mu    sync.Mutex // guards stems
+	stems map[string]string
+}
+
+// maxMemoStems bounds the memo: 64k words of a few bytes each. When full it
+// is emptied, so crafted documents of unique words cost memory only once.
+const maxMemoStems = 1 << 16
+
+// NewIndexer returns an Indexer with an empty memo.
+func NewIndexer() *Indexer { return &Indexer{} }
+
+// Terms is the package function Terms, memoising stems.
+func (ix *Indexer) Terms(doc any) map[string]float64 {
+	return limitTerms(scoreValues(stringValues(doc), ix))
+}
+
+// stem returns the stem of the lower-case word w, from the memo when it can.
+func (ix *Indexer) stem(w string) string {
+	if ix == nil {
+		return stem(w)
+	}
+	ix.mu.Lock()
+	s, ok := ix.stems[w]
+	ix.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = stem(w)
+	ix.mu.Lock()
+	if ix.stems == nil || len(ix.stems) >= maxMemoStems {
+		ix.stems = make(map[string]string)
+	}
+	ix.stems[strings.Clone(w)] = s
+	ix.mu.Unlock()
+	return s
 }
 
 // stringValues returns every indexed string value of doc with its language, in a
@@ -75,10 +118,10 @@ func stringValues(doc any) []textValue {
 }
 
 // scoreValues returns the index terms of values with their summed scores.
-func scoreValues(values []textValue) map[string]float64 {
+func scoreValues(values []textValue, ix *Indexer) map[string]float64 {
 	scores := make(map[string]float64)
 	for _, v := range values {
-		scoreString(v, scores)
+		scoreString(v, scores, ix)
 	}
 	return scores
 }
@@ -95,10 +138,10 @@ type termStat struct {
 // among the numTokens non-stop words of the string, score = weight × freq × coeff × boost,
 // where freq = 1 + 1/2 + 1/4 + … (count terms), coeff = 0.5 × count/numTokens + 0.5, and
 // boost is 1.1 when the whole string equals the term ignoring ASCII case, else 1.
-func scoreString(v textValue, scores map[string]float64) {
+func scoreString(v textValue, scores map[string]float64, ix *Indexer) {
 	stats := make(map[string]*termStat)
 	numTokens := 0
-	for t := range terms(v.text, v.lang, true) {
+	for t := range terms(v.text, v.lang, true, ix) {
 		numTokens++
 		st := stats[t]
 		if st == nil {

@@ -139,7 +139,7 @@ func TestTerms_Tokenizer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got := slices.Collect(terms(tt.in, tt.lang, true))
+			got := slices.Collect(terms(tt.in, tt.lang, true, nil))
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("terms(%q)=%q, want %q", tt.in, got, tt.want)
 			}

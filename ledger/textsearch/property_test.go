@@ -2,6 +2,7 @@ package textsearch
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -96,7 +97,7 @@ func TestProperty_NegationNeverAddsResults(t *testing.T) {
 		if rapid.Bool().Draw(t, "phrase") {
 			more.NegatedPhrases = append(slices.Clone(q.NegatedPhrases), word)
 		} else {
-			more.Negated = append(slices.Clone(q.Negated), slices.Collect(terms(word, langEnglish, true))...)
+			more.Negated = append(slices.Clone(q.Negated), slices.Collect(terms(word, langEnglish, true, nil))...)
 		}
 		before, matched := q.Score(doc)
 		after, stillMatched := more.Score(doc)
@@ -152,4 +153,27 @@ func TestProperty_ScoreAgreesWithTerms(t *testing.T) {
 			t.Fatalf("Score()=%v, %v, want %v, %v", got, ok, want, found)
 		}
 	})
+}
+
+// TestIndexerMatchesTerms checks that the memo never changes a result, also
+// across the memo's reset.
+func TestIndexerMatchesTerms(t *testing.T) {
+	ix := NewIndexer()
+	rapid.Check(t, func(rt *rapid.T) {
+		doc := map[string]any{"text": rapid.StringMatching(`([a-zé]{1,12} ){1,30}`).Draw(rt, "text")}
+		if got, want := ix.Terms(doc), Terms(doc); !maps.Equal(got, want) {
+			rt.Fatalf("Indexer.Terms = %v, Terms = %v", got, want)
+		}
+	})
+	ix.stems = make(map[string]string, maxMemoStems)
+	for i := range maxMemoStems {
+		ix.stems[strconv.Itoa(i)] = ""
+	}
+	doc := map[string]any{"a": "running runners ran"}
+	if got, want := ix.Terms(doc), Terms(doc); !maps.Equal(got, want) {
+		t.Fatalf("after the memo filled: Indexer.Terms = %v, Terms = %v", got, want)
+	}
+	if len(ix.stems) > 3 {
+		t.Fatalf("memo holds %d stems after a reset, want at most 3", len(ix.stems))
+	}
 }

@@ -60,7 +60,7 @@ func ParseQuery(s string) (Query, error) {
 func queryTerms(ws []string) []string {
 	var out []string
 	for _, w := range ws {
-		for t := range terms(w, langEnglish, true) {
+		for t := range terms(w, langEnglish, true, nil) {
 			if t != "" {
 				out = append(out, t)
 			}
@@ -91,7 +91,7 @@ func (q Query) Score(doc any) (float64, bool) {
 		return 0, false
 	}
 	values := stringValues(doc)
-	indexed := limitTerms(scoreValues(values))
+	indexed := limitTerms(scoreValues(values, nil))
 	score, found := 0.0, false
 	for _, t := range q.IndexTerms() {
 		if w, ok := indexed[t]; ok {
@@ -111,7 +111,7 @@ func (q Query) hasNegatedTerm(values []textValue) bool {
 		return false
 	}
 	for _, v := range values {
-		for t := range terms(v.text, v.lang, false) {
+		for t := range terms(v.text, v.lang, false, nil) {
 			if slices.Contains(q.Negated, t) {
 				return true
 			}

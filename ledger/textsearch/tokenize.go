@@ -64,10 +64,10 @@ func words(s string, lang language) iter.Seq[string] {
 // terms yields the term of every word of s in lang, in order, as MongoDB's
 // UnicodeFTSTokenizer does: lower-case the word, drop it if it is a stop word (when
 // dropStop), stem it, then strip its diacritics. A word made only of diacritics yields "".
-func terms(s string, lang language, dropStop bool) iter.Seq[string] {
+func terms(s string, lang language, dropStop bool, ix *Indexer) iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for w := range words(s, lang) {
-			t, ok := termOf(w, lang, dropStop)
+			t, ok := termOf(w, lang, dropStop, ix)
 			if ok && !yield(t) {
 				return
 			}
@@ -76,7 +76,7 @@ func terms(s string, lang language, dropStop bool) iter.Seq[string] {
 }
 
 // termOf returns the term of word w in lang, and false when w is a stop word to drop.
-func termOf(w string, lang language, dropStop bool) (string, bool) {
+func termOf(w string, lang language, dropStop bool, ix *Indexer) (string, bool) {
 	lower := lowerWord(w)
 	if lang == langNone {
 		return stripWord(lower), true
@@ -84,7 +84,7 @@ func termOf(w string, lang language, dropStop bool) (string, bool) {
 	if dropStop && isEnglishStopWord(lower) {
 		return "", false
 	}
-	return stripWord(stem(lower)), true
+	return stripWord(ix.stem(lower)), true
 }
 
 // stem returns the Snowball (Porter2) English stem of the lower-case word w. Words of fewer
