@@ -27,6 +27,12 @@ const (
 	// commit with MaxCommitSigs signatures, so a valid commit never reaches it.
 	MaxCommitBytes = 64 << 10
 
+	// MaxBlockTxBytes bounds the canonical bytes of one block's transactions.
+	// A block is committed in one Badger transaction, which fails above about
+	// 19 MiB with its indexes (measured: 10,000 1-KiB transactions fit); a
+	// decided block that cannot be committed would stop the chain.
+	MaxBlockTxBytes = 8 << 20
+
 	// MaxBlockBytes bounds an encoded block before it is parsed: above the
 	// 447,965 bytes of a block at every other limit, so a valid block never reaches it.
 	MaxBlockBytes = 1 << 20

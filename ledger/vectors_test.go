@@ -20,7 +20,7 @@ const (
 	bobPub    = "3yfQPHeWAa1MxTX9Zf9176QqcpcnWcanVZZbaHb8B3h9"
 	carolPub  = "3Af3fhhjU6d9WecEM9Uw5hfom9kNEwE7YuDWdqAUssqm"
 
-	createUnsigned = `{"asset":{"data":{"msg":"Hello BigchainDB!"}},"id":null,"inputs":[{"fulfillment":null,"fulfills":null,"owners_before":["4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD"]}],"metadata":{"sequence":0},"operation":"CREATE","outputs":[{"amount":"1","condition":{"details":{"public_key":"4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD","type":"ed25519-sha-256"},"uri":"ni:///sha-256;PNYwdxaRaNw60N6LDFzOWO97b8tJeragczakL8PrAPc?fpt=ed25519-sha-256&cost=131072"},"public_keys":["4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD"]}],"version":"2.0"}`
+	createUnsigned    = `{"asset":{"data":{"msg":"Hello BigchainDB!"}},"id":null,"inputs":[{"fulfillment":null,"fulfills":null,"owners_before":["4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD"]}],"metadata":{"sequence":0},"operation":"CREATE","outputs":[{"amount":"1","condition":{"details":{"public_key":"4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD","type":"ed25519-sha-256"},"uri":"ni:///sha-256;PNYwdxaRaNw60N6LDFzOWO97b8tJeragczakL8PrAPc?fpt=ed25519-sha-256&cost=131072"},"public_keys":["4K9sWUMFwTgaDGPfdynrbxWqWS6sWmKbZoTjxLtVUibD"]}],"version":"2.0"}`
 	createDigest      = "28b73bdcb02e34c72f3a83ce391e91c4220f7f7b36a20c578ac71626dc9e3672"
 	createFulfillment = "pGSAIDE5i63cn4X8T8N1sZ2mGkJD5lNRnBM4PZgI_zvzbr-cgUCy4BR6gKaYT-tdyAGPPpknIqI4JYQQ-p2nCg3_9BfOI-15vzldhyz-j_LZVpqAlRmbTzKS-Q5gs7ZIFaZCA_UD"
 	createID          = "4957744b3ac54434b8270f2c854cc1040228c82ea4e72d66d2887a4d3e30b317"
