@@ -1,0 +1,69 @@
+// Package node runs an ipdb-node: it wires the ledger store, the backlog of
+// pending transactions, the block producer, the event fan-out, metrics and
+// the BigchainDB-compatible HTTP API into one process.
+//
+// Use:
+//
+//	cfg, err := node.ParseConfig(tomlBytes) // or node.DefaultConfig()
+//	n, err := node.New(node.Options{Config: cfg, DataDir: dir, Genesis: doc, Key: key, Logger: log})
+//	err = n.Run(ctx) // until ctx is done; the node is closed when Run returns
+//
+// # A transaction's way through the node
+//
+// The HTTP handler decodes and verifies a posted transaction (ledger.Verify:
+// schema, id, signatures; the expensive part, in the request's goroutine),
+// then calls Node.Submit. Submit admits it to the backlog, which checks it
+// against the committed ledger plus the pending transactions under the
+// backlog's lock: a pending CREATE can be spent by a later TRANSFER, and an
+// output already spent by a pending transaction refuses a second spender at
+// once (DoubleSpend). The producer reaps pending transactions in arrival
+// order, checks them again in a ledger.Batch over the store, builds and
+// signs a block, and commits it to the store; only then are they removed
+// from the backlog, published to stream subscribers and their mode=commit
+// submitters released. Blocks are cut when block.max_txs are pending or
+// block.interval has passed since the oldest pending transaction arrived;
+// there are no empty blocks.
+//
+// # Goroutines: who owns what
+//
+// Run starts three goroutines under an errgroup and waits for all of them;
+// the first error cancels the others.
+//
+//   - The HTTP server (http.Server.Serve) starts one goroutine per
+//     connection (net/http's). Request goroutines call the Backend methods:
+//     Submit, Subscribe, Status, and Store for queries. They own nothing;
+//     they reach shared state only through the types below.
+//   - The producer (soloEngine.Run) owns block production: it is the only
+//     caller of ledger.Store.CommitBlock (whose calls must be serialised),
+//     of ledgerApp.ProposeBlock and CommitBlock, and of
+//     backlog.Reap/Committed/Drop. It learns of new transactions from
+//     backlog.Ready (a channel of capacity 1) and times blocks with one
+//     timer. It finishes the block in progress when ctx is done.
+//   - The stopper waits for ctx, marks the node stopping (Submit answers
+//     ErrStopping), waits for the producer to return, closes the event
+//     fan-out (waiters get ErrStopping, subscriptions are closed) and shuts
+//     the HTTP server down with ShutdownTimeout. Run then closes the store.
+//
+// Shared state and its guards:
+//
+//   - backlog: one mutex (backlog.mu) guards the pending set, the output
+//     reservations and the pending-outputs overlay. It is held for the
+//     stateful check of one transaction (a few store reads) and for map
+//     updates, never across ledger.Verify or a block commit.
+//   - events: one mutex (events.mu) guards subscribers and commit waiters.
+//     It is held while a block's events are handed out; every send is
+//     non-blocking, so a slow subscriber is dropped (its channel closed)
+//     rather than allowed to delay a commit.
+//   - the newest block's height, CID and time: an atomic pointer written by
+//     the producer after each commit and read by Status.
+//   - ledger.Store: safe for concurrent use; only the producer writes.
+//   - Metrics: Prometheus collectors, safe for concurrent use.
+//
+// Subscribers read their Subscription's channel in their own goroutine (the
+// WebSocket handler's); a waiter is a channel of capacity 1 read by the
+// Submit call that made it.
+//
+// The backlog lives in memory only: transactions accepted but not yet in a
+// block are lost if the process stops, as in BigchainDB (Tendermint's
+// mempool).
+package node

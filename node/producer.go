@@ -1,0 +1,257 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/ipdb/ipdb-node/ledger"
+)
+
+// engine decides when a block is made and makes it final. The solo engine
+// below is the single-caretaker one; the federation's BFT engine will drive
+// the same application later.
+type engine interface {
+	// Run produces blocks until ctx is done, finishing the block in
+	// progress, and returns nil then; it returns an error only when a block
+	// cannot be built or stored.
+	Run(ctx context.Context) error
+}
+
+// application is the ledger side an engine drives, one block at a time. Its
+// calls must be serialised.
+type application interface {
+	// ProposeBlock builds the next block from at most maxTxs pending
+	// transactions, each checked again against the committed ledger. It
+	// returns nil when no pending transaction is valid: there are no empty
+	// blocks.
+	ProposeBlock(maxTxs int) (*proposal, error)
+	// CommitBlock stores a proposed block with the commit that made it final,
+	// then publishes its events and releases its waiters.
+	CommitBlock(p *proposal, c *ledger.Commit) error
+}
+
+// pendingSource is what the engine watches to know when to cut a block.
+type pendingSource interface {
+	// Pending returns how many transactions wait and when the oldest came.
+	Pending() (int, time.Time)
+	// Ready is signalled when a transaction arrives in an empty backlog or a
+	// full block's worth waits.
+	Ready() <-chan struct{}
+}
+
+// proposal is a block built by ProposeBlock and the transactions it holds.
+type proposal struct {
+	block *ledger.Block
+	cid   cid.Cid
+	txs   []*ledger.CheckedTx
+	built time.Time // when building started, for the commit-time metric
+}
+
+// soloEngine is the engine of a network of one caretaker: it cuts a block
+// when maxTxs transactions are pending or interval has passed since the
+// oldest pending one arrived, signs its commit alone, and commits it.
+type soloEngine struct {
+	app      application
+	src      pendingSource
+	key      ledger.KeyPair
+	chainID  string
+	maxTxs   int
+	interval time.Duration
+}
+
+// Run implements engine. Time is read through the time package only, so
+// tests drive it with testing/synctest.
+func (e *soloEngine) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		n, oldest := e.src.Pending()
+		var fire <-chan time.Time // nil: no timer armed
+		if n > 0 {
+			wait := e.interval - time.Since(oldest)
+			if n >= e.maxTxs || wait <= 0 {
+				if err := e.produce(); err != nil {
+					return err
+				}
+				continue
+			}
+			timer.Reset(wait)
+			fire = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.src.Ready():
+		case <-fire:
+		}
+		timer.Stop()
+	}
+}
+
+// produce proposes a block and, when there is one, signs and commits it.
+func (e *soloEngine) produce() error {
+	p, err := e.app.ProposeBlock(e.maxTxs)
+	if err != nil || p == nil {
+		return err
+	}
+	return e.app.CommitBlock(p, signCommit(e.key, e.chainID, p.block.Height, 0, p.cid))
+}
+
+// signCommit returns the commit of block c at height h signed by key alone.
+func signCommit(key ledger.KeyPair, chainID string, h uint64, round uint32, c cid.Cid) *ledger.Commit {
+	sig := ed25519.Sign(key.Private, ledger.CommitSignBytes(chainID, h, round, c))
+	return &ledger.Commit{Height: h, Round: round, Block: c,
+		Signatures: []ledger.CommitSig{{PublicKey: []byte(key.Public), Signature: sig}}}
+}
+
+// tipInfo is what Status reports of the newest block.
+type tipInfo struct {
+	height uint64
+	cid    cid.Cid
+	time   time.Time
+}
+
+// ledgerApp is the application over the Badger store: blocks from the
+// backlog, stored, then announced.
+type ledgerApp struct {
+	store          *ledger.Store
+	backlog        *backlog
+	events         *events
+	metrics        *Metrics
+	checker        ledger.Checker
+	chainID        string
+	caretakersHash []byte
+	log            *slog.Logger
+
+	tip        atomic.Pointer[tipInfo] // read by Status from any goroutine
+	lastCommit time.Time               // engine goroutine only
+}
+
+// loadTip reads the newest block into tip.
+func (a *ledgerApp) loadTip() error {
+	b, c, err := a.store.LatestBlock()
+	if err != nil {
+		return fmt.Errorf("read newest block: %w", err)
+	}
+	a.setTip(b, c)
+	return nil
+}
+
+func (a *ledgerApp) setTip(b *ledger.Block, c cid.Cid) {
+	a.tip.Store(&tipInfo{height: b.Height, cid: c, time: time.UnixMilli(b.Time).UTC()})
+	a.metrics.setHeight(b.Height)
+}
+
+// ProposeBlock implements application. When a reaped transaction fails
+// its check against the committed ledger, it is dropped from the backlog
+// (with what depended on it, and their waiters failed) and no block is
+// proposed this time: the engine asks again.
+func (a *ledgerApp) ProposeBlock(maxTxs int) (*proposal, error) {
+	vs := a.backlog.Reap(maxTxs)
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	built := time.Now()
+	txs, err := a.recheck(vs)
+	if err != nil || txs == nil {
+		return nil, err
+	}
+	b, err := a.nextBlock(built, txs)
+	if err != nil {
+		return nil, err
+	}
+	c, err := b.CID()
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", b.Height, err)
+	}
+	return &proposal{block: b, cid: c, txs: txs, built: built}, nil
+}
+
+// recheck checks vs in a batch over the committed ledger. It returns nil
+// (and no error) after dropping the transactions that failed.
+func (a *ledgerApp) recheck(vs []*ledger.VerifiedTx) ([]*ledger.CheckedTx, error) {
+	batch := ledger.NewBatch(a.store, a.checker)
+	var gone []dropped
+	for _, v := range vs {
+		if _, err := batch.Add(v); err != nil {
+			if !isInvalid(err) {
+				return nil, fmt.Errorf("check tx %s: %w", v.Tx().ID, err)
+			}
+			a.log.Debug("transaction dropped at block time", logKeyTx, v.Tx().ID, logKeyErr, err)
+			gone = append(gone, dropped{ID: v.Tx().ID, Err: err})
+		}
+	}
+	if len(gone) == 0 {
+		return batch.Checked(), nil
+	}
+	all := a.backlog.Drop(gone)
+	for range all {
+		a.metrics.Rejected("dropped_at_block")
+	}
+	a.events.Fail(all)
+	return nil, nil
+}
+
+// nextBlock builds the block after the newest one holding txs.
+func (a *ledgerApp) nextBlock(now time.Time, txs []*ledger.CheckedTx) (*ledger.Block, error) {
+	prev, prevCID, err := a.store.LatestBlock()
+	if err != nil {
+		return nil, fmt.Errorf("read newest block: %w", err)
+	}
+	var last *ledger.Commit
+	if prev.Height > 0 {
+		if last, err = a.store.Commit(prev.Height); err != nil {
+			return nil, fmt.Errorf("read commit of block %d: %w", prev.Height, err)
+		}
+	}
+	ids := make([]cid.Cid, len(txs))
+	for i, t := range txs {
+		ids[i] = t.Tx().CID()
+	}
+	return &ledger.Block{
+		ChainID:        a.chainID,
+		Height:         prev.Height + 1,
+		Time:           max(now.UnixMilli(), prev.Time),
+		Prev:           prevCID,
+		Txs:            ids,
+		StateHash:      ledger.NextStateHash(prev.StateHash, txs),
+		CaretakersHash: a.caretakersHash,
+		LastCommit:     last,
+	}, nil
+}
+
+// CommitBlock implements application: only once the store has the block
+// are its transactions removed from the backlog, its events published and
+// its waiters released.
+func (a *ledgerApp) CommitBlock(p *proposal, c *ledger.Commit) error {
+	b := p.block
+	if err := a.store.CommitBlock(b, c, p.txs); err != nil {
+		return fmt.Errorf("commit block %d: %w", b.Height, err)
+	}
+	ids := make([]string, len(p.txs))
+	evs := make([]Event, len(p.txs))
+	for i, t := range p.txs {
+		tx := t.Tx()
+		ids[i] = tx.ID
+		evs[i] = Event{TxID: tx.ID, AssetID: tx.AssetID(), Height: b.Height, BlockCID: p.cid}
+	}
+	a.events.Fail(a.backlog.Committed(ids))
+	a.setTip(b, p.cid)
+	a.events.Publish(evs)
+	now := time.Now()
+	var since time.Duration
+	if !a.lastCommit.IsZero() {
+		since = now.Sub(a.lastCommit)
+	}
+	a.lastCommit = now
+	a.metrics.committedBlock(b.Height, len(p.txs), now.Sub(p.built), since)
+	a.log.Debug("block committed", logKeyHeight, b.Height, logKeyBlock, p.cid, logKeyTxs, len(p.txs))
+	return nil
+}

@@ -1,0 +1,207 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// streamPath is the one event stream of BigchainDB's WebSocket API (§1.5),
+// served on the HTTP port.
+const streamPath = "/api/v1/streams/valid_transactions"
+
+// Limits of a stream connection.
+const (
+	// streamWriteTimeout bounds one event write: a client that takes longer
+	// is not reading, and its connection is closed.
+	streamWriteTimeout = 10 * time.Second
+	// streamPingInterval is how often an idle connection is pinged, so that
+	// a vanished client frees its subscriber slot.
+	streamPingInterval = 30 * time.Second
+	// streamPingTimeout bounds the wait for a pong.
+	streamPingTimeout = 10 * time.Second
+	// maxClientMessageBytes bounds a client message; the stream reads client
+	// messages only to discard them.
+	maxClientMessageBytes = 4096
+)
+
+// Close reasons (at most 123 bytes, as RFC 6455 allows).
+const (
+	closeReasonEnded = "event stream ended: this client fell too far behind, or the node is stopping; reconnect"
+)
+
+// eventStream serves GET /api/v1/streams/valid_transactions: one text message
+// per committed transaction, in commit order. It is safe for concurrent use.
+type eventStream struct {
+	b     Backend
+	max   int64
+	buf   int
+	log   *slog.Logger
+	count atomic.Int64 // subscribers connected now
+}
+
+// newEventStream returns a stream over b; zero max and buf take the defaults.
+func newEventStream(b Backend, max, buf int, log *slog.Logger) *eventStream {
+	if max <= 0 {
+		max = streamDefaultMaxSubscribers
+	}
+	if buf <= 0 {
+		buf = streamDefaultBuffer
+	}
+	return &eventStream{b: b, max: int64(max), buf: buf, log: log}
+}
+
+// serve upgrades the request and sends events until the subscription ends,
+// the client leaves, or a write fails.
+func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	if e := checkUpgrade(r); e != nil {
+		return e
+	}
+	if s.count.Add(1) > s.max {
+		s.count.Add(-1)
+		return errUnavailable(fmt.Sprintf("Too many event stream subscribers (the limit is %d); retry later", s.max), "")
+	}
+	defer s.count.Add(-1)
+	sub := s.b.Subscribe(s.buf)
+	defer sub.Close()
+	// Events are public and the stream takes no credentials, so any origin
+	// may read it, as BigchainDB's aiohttp server allowed.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
+		CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		s.log.Debug("stream: upgrade failed", "err", err)
+		return nil
+	}
+	c.SetReadLimit(maxClientMessageBytes)
+	// The request's context is not used after the upgrade (the connection
+	// is hijacked); the stream ends when the subscription or client does.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	var wg sync.WaitGroup
+	wg.Go(func() { discardMessages(ctx, cancel, c) })
+	s.send(ctx, c, sub)
+	cancel()
+	c.CloseNow() // unblocks the reader if send returned without closing
+	wg.Wait()
+	return nil
+}
+
+// checkUpgrade answers a request that is no WebSocket handshake with JSON,
+// before the library would answer it in plain text.
+func checkUpgrade(r *http.Request) *apiError {
+	switch {
+	case r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) || !headerHasToken(r.Header, "Connection", "upgrade") ||
+		!headerHasToken(r.Header, "Upgrade", "websocket"):
+		return errMessage(http.StatusUpgradeRequired, "This endpoint is a WebSocket stream; connect with a WebSocket client")
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return errMessage(http.StatusBadRequest, "Unsupported WebSocket version; use 13")
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return errMessage(http.StatusBadRequest, "Missing Sec-WebSocket-Key header")
+	}
+	return nil
+}
+
+// headerHasToken reports whether a comma-separated header holds token
+// (case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// discardMessages reads and drops client messages (BigchainDB ignores them)
+// so that pings and the close handshake are answered; it cancels ctx when
+// the connection ends.
+func discardMessages(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn) {
+	defer cancel()
+	for {
+		_, rd, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, rd); err != nil {
+			return
+		}
+	}
+}
+
+// send writes events until the subscription closes (then it closes the
+// connection saying why), ctx is done, or a write or ping fails.
+func (s *eventStream) send(ctx context.Context, c *websocket.Conn, sub *Subscription) {
+	ping := time.NewTicker(streamPingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if err := pingWithin(ctx, c); err != nil {
+				s.log.Debug("stream: ping failed", "err", err)
+				return
+			}
+		case ev, ok := <-sub.C:
+			if !ok {
+				c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
+				return
+			}
+			if err := writeEvent(ctx, c, ev); err != nil {
+				s.log.Debug("stream: write failed", "err", err)
+				return
+			}
+		}
+	}
+}
+
+// pingWithin pings the client and waits streamPingTimeout for the pong.
+func pingWithin(ctx context.Context, c *websocket.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, streamPingTimeout)
+	defer cancel()
+	return c.Ping(ctx)
+}
+
+// writeEvent writes one event within streamWriteTimeout.
+func writeEvent(ctx context.Context, c *websocket.Conn, ev Event) error {
+	ctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, appendEvent(nil, ev))
+}
+
+// appendEvent appends an event as BigchainDB's json.dumps writes it: keys
+// height, asset_id, transaction_id with ", " and ": " separators, then our
+// block_cid when the block is known.
+func appendEvent(dst []byte, ev Event) []byte {
+	dst = append(dst, `{"height": `...)
+	dst = strconv.AppendUint(dst, ev.Height, 10)
+	dst = append(dst, `, "asset_id": `...)
+	dst = appendJSONString(dst, ev.AssetID)
+	dst = append(dst, `, "transaction_id": `...)
+	dst = appendJSONString(dst, ev.TxID)
+	if ev.BlockCID.Defined() {
+		dst = append(dst, `, "block_cid": `...)
+		dst = appendJSONString(dst, ev.BlockCID.String())
+	}
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(dst []byte, s string) []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic("node: a string always encodes as JSON: " + err.Error())
+	}
+	return append(dst, b...)
+}
