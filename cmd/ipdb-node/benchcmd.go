@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ipdb/ipdb-node/ledger"
+)
+
+// Defaults of `ipdb-node bench`.
+const (
+	benchDefaultRate     = 100
+	benchDefaultDuration = 10 * time.Second
+	benchDefaultSize     = 1024
+	benchDefaultWorkers  = 64
+	// benchDefaultDrain is how long commits are awaited after the last POST:
+	// the node's default commit_wait.
+	benchDefaultDrain = 30 * time.Second
+)
+
+// newBenchCmd returns `ipdb-node bench`.
+func newBenchCmd(a *app) *cobra.Command {
+	var apis []string
+	var keyPath string
+	cfg := benchConfig{Progress: a.stdout}
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test a network: post signed CREATEs at a fixed rate and measure submit-to-commit latency",
+		Long: "bench signs rate × duration CREATEs of about --size bytes ahead (in parallel), then\n" +
+			"posts them with mode=async round-robin over the --api URLs at --rate per second (an\n" +
+			"open loop with at most --workers in flight), watches every API's event stream for\n" +
+			"their commits, and waits up to --drain for the last ones. The last line is\n" +
+			"`committed N tx in S s: X tx/s, p50 A ms, p99 B ms`, S running from the first POST\n" +
+			"to the last commit. Keep --size under the node's [http] max_body_bytes.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.APIs, err = a.benchAPIs(apis); err != nil {
+				return err
+			}
+			if cfg.Key, err = benchKey(keyPath); err != nil {
+				return err
+			}
+			_, err = runBench(cmd.Context(), cfg)
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVar(&apis, "api", nil, "API URLs, comma-separated (default: from the home's config)")
+	f.Float64Var(&cfg.Rate, "rate", benchDefaultRate, "transactions per second to offer")
+	f.DurationVar(&cfg.Duration, "duration", benchDefaultDuration, "how long to offer them")
+	f.IntVar(&cfg.Size, "size", benchDefaultSize, "about how many bytes each transaction has")
+	f.IntVar(&cfg.Workers, "workers", benchDefaultWorkers, "most POSTs in flight")
+	f.DurationVar(&cfg.Drain, "drain", benchDefaultDrain, "how long to wait for commits after the last POST")
+	f.StringVar(&keyPath, "key", "", "key file of the issuer (default: a fresh key)")
+	return c
+}
+
+// benchAPIs normalises the --api URLs, or finds the home's API.
+func (a *app) benchAPIs(flags []string) ([]string, error) {
+	if len(flags) == 0 {
+		u, err := a.apiURL("")
+		return []string{u}, err
+	}
+	if len(flags) > maxBenchAPIs {
+		return nil, fmt.Errorf("--api: %d URLs, over the limit of %d", len(flags), maxBenchAPIs)
+	}
+	out := make([]string, len(flags))
+	for i, s := range flags {
+		u, err := normalizeAPIURL(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = u
+	}
+	return out, nil
+}
+
+// benchKey reads the issuer key, or makes a fresh one.
+func benchKey(path string) (ledger.KeyPair, error) {
+	if path == "" {
+		return newKeyPair()
+	}
+	return readKeyFile(path)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ipdb/ipdb-node/node"
+)
+
+// startFlags are the flags of `ipdb-node start` that override config.toml.
+type startFlags struct {
+	http, logLevel, logFormat string
+}
+
+// newStartCmd returns `ipdb-node start`.
+func newStartCmd(a *app) *cobra.Command {
+	var f startFlags
+	c := &cobra.Command{
+		Use:   "start",
+		Short: "Run the node until SIGINT or SIGTERM (making the home first if there is none)",
+		Long: "start runs the node of the home: the HTTP API, the event stream, metrics and block\n" +
+			"production. If the home is empty or missing, it is initialised first as `init` does.\n" +
+			"The flags override config.toml. SIGINT or SIGTERM stops the node cleanly.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := a.homeDir()
+			if err != nil {
+				return err
+			}
+			return a.start(cmd.Context(), home{dir}, f, cmd)
+		},
+	}
+	c.Flags().StringVar(&f.http, "http", "", "HTTP API address host:port (overrides [http] addr; port 0 picks a free port)")
+	c.Flags().StringVar(&f.logLevel, "log-level", "", "lowest log level: debug, info, warn or error (overrides [log] level)")
+	c.Flags().StringVar(&f.logFormat, "log-format", "", "log format: text or json (overrides [log] format)")
+	return c
+}
+
+// start takes the home's LOCK, initialises the home if it is empty, and
+// runs its node until ctx is done.
+func (a *app) start(ctx context.Context, h home, f startFlags, cmd *cobra.Command) error {
+	if err := os.MkdirAll(h.dir, privateDirMode); err != nil {
+		return fmt.Errorf("make home: %w", err)
+	}
+	lock, err := lockHome(h.dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(a.startLocked(ctx, h, f, cmd), lock.release())
+}
+
+// startLocked is start once the LOCK is held.
+func (a *app) startLocked(ctx context.Context, h home, f startFlags, cmd *cobra.Command) error {
+	empty, err := h.isEmpty()
+	if err != nil {
+		return err
+	}
+	if empty {
+		fmt.Fprintf(a.stdout, "no node in %s yet: making a single-caretaker development network\n", h.dir)
+		if err := initLocked(h, defaultChainID, false, a.stdout); err != nil {
+			return err
+		}
+	}
+	o, warning, err := a.nodeOptions(h, f, cmd)
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		o.Logger.Warn(warning)
+	}
+	n, err := node.New(o)
+	if err != nil {
+		return err
+	}
+	addr := n.HTTPAddr()
+	fmt.Fprintf(a.stdout, "ipdb-node %s: chain %s, HTTP API on http://%s/api/v1/, event stream ws://%s/api/v1/streams/valid_transactions\n",
+		a.build.Version, o.Genesis.ChainID, addr, addr)
+	return n.Run(ctx)
+}
+
+// nodeOptions reads the home's config (with the flags applied), genesis and
+// key, and makes the logger. It returns a warning to log, if any.
+func (a *app) nodeOptions(h home, f startFlags, cmd *cobra.Command) (node.Options, string, error) {
+	cfg, err := h.loadConfig()
+	if err != nil {
+		return node.Options{}, "", err
+	}
+	if cfg, err = applyStartFlags(cfg, f, cmd); err != nil {
+		return node.Options{}, "", err
+	}
+	doc, err := h.loadGenesis()
+	if err != nil {
+		return node.Options{}, "", err
+	}
+	key, warning, err := h.loadKey()
+	if err != nil {
+		return node.Options{}, "", err
+	}
+	return node.Options{
+		Config:  cfg,
+		DataDir: h.path(dataDir),
+		Genesis: doc,
+		Key:     key,
+		Logger:  node.NewLogger(a.stderr, cfg.Log),
+		Version: a.build.Version,
+	}, warning, nil
+}
+
+// applyStartFlags overrides cfg with the flags given and validates the
+// result, naming the flag at fault.
+func applyStartFlags(cfg node.Config, f startFlags, cmd *cobra.Command) (node.Config, error) {
+	flags := cmd.Flags()
+	if flags.Changed("http") {
+		cfg.HTTP.Addr = f.http
+	}
+	if flags.Changed("log-level") {
+		cfg.Log.Level = f.logLevel
+	}
+	if flags.Changed("log-format") {
+		cfg.Log.Format = f.logFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return node.Config{}, fmt.Errorf("flags --http, --log-level, --log-format: %w", err)
+	}
+	return cfg, nil
+}
