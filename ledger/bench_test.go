@@ -42,6 +42,21 @@ func BenchmarkEd25519Verify(b *testing.B) {
 	}
 }
 
+// BenchmarkEd25519VerifyParallel is BenchmarkEd25519Verify on every core:
+// the machine's own ceiling for BenchmarkCheckCreateParallel's scaling.
+func BenchmarkEd25519VerifyParallel(b *testing.B) {
+	k := testKey(b, 1)
+	msg := make([]byte, 32)
+	sig := ed25519.Sign(k.Private, msg)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if !ed25519.Verify(k.Public, msg, sig) {
+				b.Fatal("signature does not verify")
+			}
+		}
+	})
+}
+
 // BenchmarkCheckCreate is the stateless check of a signed 1-input 1-output
 // CREATE of about 1 KiB, from bytes to a verified transaction. Read it as a
 // ratio to BenchmarkEd25519Verify.
