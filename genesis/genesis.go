@@ -101,31 +101,25 @@ func (d *Doc) Encode() []byte {
 }
 
 // Hash returns the SHA-256 of the document's canonical JSON.
-func (d *Doc) Hash() []byte {
-	b, err := json.Marshal(d)
-	if err != nil {
-		panic("genesis: a Doc always marshals: " + err.Error())
-	}
-	v, err := ledger.DecodeJSON(b)
-	if err != nil {
-		panic("genesis: marshalled JSON always decodes: " + err.Error())
-	}
-	sum := sha256.Sum256(ledger.AppendCanonical(nil, v))
-	return sum[:]
-}
+func (d *Doc) Hash() []byte { return canonicalHash(d) }
 
 // CaretakersHash returns the hash of the caretaker set: SHA-256 of the
 // canonical JSON of the caretaker list.
-func CaretakersHash(cs []Caretaker) []byte {
-	b, err := json.Marshal(cs)
+func CaretakersHash(cs []Caretaker) []byte { return canonicalHash(cs) }
+
+// canonicalHash returns the SHA-256 of v's canonical JSON (the ledger's
+// serialization: sorted keys, no spaces), so the hash does not depend on
+// encoding/json's output details.
+func canonicalHash(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
-		panic("genesis: caretakers always marshal: " + err.Error())
+		panic("genesis: documents and caretakers always marshal: " + err.Error())
 	}
-	v, err := ledger.DecodeJSON(b)
+	g, err := ledger.DecodeJSON(b)
 	if err != nil {
 		panic("genesis: marshalled JSON always decodes: " + err.Error())
 	}
-	sum := sha256.Sum256(ledger.AppendCanonical(nil, v))
+	sum := sha256.Sum256(ledger.AppendCanonical(nil, g))
 	return sum[:]
 }
 

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	carv2 "github.com/ipld/go-car/v2"
 
 	"github.com/ipdb/ipdb-node/ledger"
 )
@@ -208,35 +206,6 @@ func verifyExportedChain(t *testing.T, home string, acked []string) {
 		if err != nil || !inBlocks[tc] {
 			t.Fatalf("acknowledged transaction %s is in no block of the exported chain (%v)", id, err)
 		}
-	}
-}
-
-// carSections reads a CAR with go-car, verifying each section against its
-// CID, and returns the sections by CID and the root.
-func carSections(t *testing.T, path string) (map[cid.Cid][]byte, cid.Cid) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	br, err := carv2.NewBlockReader(f, carv2.WithTrustedCAR(false))
-	if err != nil {
-		t.Fatalf("NewBlockReader()=%v", err)
-	}
-	if len(br.Roots) != 1 {
-		t.Fatalf("CAR roots %v, want one", br.Roots)
-	}
-	out := make(map[cid.Cid][]byte)
-	for {
-		b, err := br.Next()
-		if errors.Is(err, io.EOF) {
-			return out, br.Roots[0]
-		}
-		if err != nil {
-			t.Fatalf("CAR section %d: %v", len(out), err)
-		}
-		out[b.Cid()] = b.RawData()
 	}
 }
 
