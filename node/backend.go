@@ -67,16 +67,18 @@ func (s *Subscription) Close() {
 
 // Status is what `ipdb-node status` and GET /api/v1/status report.
 type Status struct {
-	ChainID      string    `json:"chain_id"`
-	Version      string    `json:"version"`
-	Height       uint64    `json:"height"`
-	LatestBlock  string    `json:"latest_block_cid"`
-	LatestTime   time.Time `json:"latest_block_time"`
-	Caretakers   []string  `json:"caretakers"`
-	BacklogTxs   int       `json:"backlog_txs"`
-	BacklogBytes int       `json:"backlog_bytes"`
-	Peers        int       `json:"peers"`
-	Ready        bool      `json:"ready"`
+	ChainID     string    `json:"chain_id"`
+	Version     string    `json:"version"`
+	Height      uint64    `json:"height"`
+	LatestBlock string    `json:"latest_block_cid"`
+	LatestTime  time.Time `json:"latest_block_time"`
+	Caretakers  []string  `json:"caretakers"`
+	// Powers holds each caretaker's voting power, in the order of Caretakers.
+	Powers       []uint64 `json:"powers"`
+	BacklogTxs   int      `json:"backlog_txs"`
+	BacklogBytes int      `json:"backlog_bytes"`
+	Peers        int      `json:"peers"`
+	Ready        bool     `json:"ready"`
 }
 
 // Backend is what the HTTP API and the event stream need from a running node.

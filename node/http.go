@@ -37,10 +37,6 @@ const (
 	apiDocsURL = docsURL + "http-client-server-api.html"
 	// validatorKeyType is the key type BigchainDB's /validators reports.
 	validatorKeyType = "ed25519-base64"
-	// validatorPower is the voting power /validators reports for every
-	// caretaker: Status carries keys only, and genesis gives the dev network
-	// power 10 as Tendermint's default does.
-	validatorPower = 10
 )
 
 // Labels of requests that match no route, for HTTPMetrics.
@@ -442,19 +438,23 @@ type validatorKeyJSON struct {
 	Value string `json:"value"`
 }
 
-// getValidators serves GET /api/v1/validators from Status().Caretakers,
-// converting base58 keys to base64.
+// getValidators serves GET /api/v1/validators from Status().Caretakers and
+// Powers, converting base58 keys to base64.
 func (a *api) getValidators(w http.ResponseWriter, _ *http.Request, _ string) *apiError {
-	keys := a.b.Status().Caretakers
+	st := a.b.Status()
+	keys := st.Caretakers
+	if len(st.Powers) != len(keys) {
+		return errInternal(fmt.Errorf("status lists %d caretakers and %d powers", len(keys), len(st.Powers)))
+	}
 	out := make([]validatorJSON, 0, len(keys))
-	for _, k := range keys {
+	for i, k := range keys {
 		pub, err := ledger.DecodePublicKey(k)
 		if err != nil {
 			return errInternal(fmt.Errorf("caretaker key: %w", err))
 		}
 		out = append(out, validatorJSON{
 			PublicKey:   validatorKeyJSON{Type: validatorKeyType, Value: base64.StdEncoding.EncodeToString(pub)},
-			VotingPower: validatorPower,
+			VotingPower: st.Powers[i],
 		})
 	}
 	return writeJSON(w, http.StatusOK, out)

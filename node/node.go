@@ -62,6 +62,7 @@ type Node struct {
 	version    string
 	chainID    string
 	caretakers []string // base58 public keys, genesis order
+	powers     []uint64 // voting power of each caretaker, same order
 	log        *slog.Logger
 	store      *ledger.Store
 	backlog    *backlog
@@ -154,6 +155,7 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	n := &Node{cfg: cfg, version: o.Version, chainID: o.Genesis.ChainID, log: log, store: store}
 	for _, c := range o.Genesis.Caretakers {
 		n.caretakers = append(n.caretakers, c.PublicKey)
+		n.powers = append(n.powers, c.Power)
 	}
 	if cfg.Metrics.Enabled {
 		n.metrics = NewMetrics()
@@ -368,6 +370,7 @@ func (n *Node) Status() Status {
 		LatestBlock:  tip.cid.String(),
 		LatestTime:   tip.time,
 		Caretakers:   slices.Clone(n.caretakers),
+		Powers:       slices.Clone(n.powers),
 		BacklogTxs:   txs,
 		BacklogBytes: int(bytes),
 		Ready:        n.serving.Load(),
