@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ledger/ledgertest"
 )
 
 // newKey returns the key pair of a seed filled with b.
@@ -29,29 +30,13 @@ func newKey(t testing.TB, b byte) ledger.KeyPair {
 // by n.
 func createTx(t testing.TB, owner ledger.KeyPair, n int, amount uint64) *ledger.Tx {
 	t.Helper()
-	u, err := ledger.BuildCreate([]ed25519.PublicKey{owner.Public}, map[string]any{"n": n}, nil, ledger.To(amount, owner.Public))
-	if err != nil {
-		t.Fatalf("BuildCreate()=%v", err)
-	}
-	tx, err := u.Sign(owner.Private)
-	if err != nil {
-		t.Fatalf("Sign()=%v", err)
-	}
-	return tx
+	return ledgertest.Create(t, owner, map[string]any{"n": n}, nil, ledger.To(amount, owner.Public))
 }
 
 // transferTx returns a TRANSFER of output i of spent, owned by from, to to.
 func transferTx(t testing.TB, from ledger.KeyPair, spent *ledger.Tx, i int, to ed25519.PublicKey) *ledger.Tx {
 	t.Helper()
-	u, err := ledger.BuildTransfer([]ledger.Spend{ledger.SpendOf(spent, i)}, spent.AssetID(), nil, ledger.To(spent.Outputs[i].Amount, to))
-	if err != nil {
-		t.Fatalf("BuildTransfer()=%v", err)
-	}
-	tx, err := u.Sign(from.Private)
-	if err != nil {
-		t.Fatalf("Sign()=%v", err)
-	}
-	return tx
+	return ledgertest.Transfer(t, spent, i, nil, []ledger.KeyPair{from}, ledger.To(spent.Outputs[i].Amount, to))
 }
 
 func verify(t testing.TB, tx *ledger.Tx) *ledger.VerifiedTx {

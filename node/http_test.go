@@ -21,6 +21,7 @@ import (
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ledger/ledgertest"
 )
 
 const apiTestChain = "http-test"
@@ -130,28 +131,12 @@ func apiKey(tb testing.TB, seed byte) ledger.KeyPair {
 
 func apiCreate(tb testing.TB, k ledger.KeyPair, data, meta any, amount uint64) *ledger.Tx {
 	tb.Helper()
-	u, err := ledger.BuildCreate([]ed25519.PublicKey{k.Public}, data, meta, ledger.To(amount, k.Public))
-	if err != nil {
-		tb.Fatalf("BuildCreate()=%v", err)
-	}
-	tx, err := u.Sign(k.Private)
-	if err != nil {
-		tb.Fatalf("Sign()=%v", err)
-	}
-	return tx
+	return ledgertest.Create(tb, k, data, meta, ledger.To(amount, k.Public))
 }
 
 func apiTransfer(tb testing.TB, from *ledger.Tx, k ledger.KeyPair, meta any, outs ...ledger.OutputSpec) *ledger.Tx {
 	tb.Helper()
-	u, err := ledger.BuildTransfer([]ledger.Spend{ledger.SpendOf(from, 0)}, from.AssetID(), meta, outs...)
-	if err != nil {
-		tb.Fatalf("BuildTransfer()=%v", err)
-	}
-	tx, err := u.Sign(k.Private)
-	if err != nil {
-		tb.Fatalf("Sign()=%v", err)
-	}
-	return tx
+	return ledgertest.Transfer(tb, from, 0, meta, []ledger.KeyPair{k}, outs...)
 }
 
 // commit checks txs (ledger.Verify of their bytes, then a Batch) and commits
