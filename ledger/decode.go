@@ -284,19 +284,7 @@ func keySet(d *cryptocondition.Details) []string {
 }
 
 // sameKeys reports whether a and b hold the same set of keys.
-func sameKeys(a, b []string) bool {
-	for _, k := range a {
-		if !slices.Contains(b, k) {
-			return false
-		}
-	}
-	for _, k := range b {
-		if !slices.Contains(a, k) {
-			return false
-		}
-	}
-	return true
-}
+func sameKeys(a, b []string) bool { return subset(a, b) && subset(b, a) }
 
 func anyStrings(s []string) []any {
 	out := make([]any, len(s))
