@@ -1,0 +1,77 @@
+package p2p
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// BenchmarkPublish4Hosts publishes 1 KiB messages on one host and counts them delivered
+// at the three others, with at most publishWindow messages in flight (gossipsub drops
+// beyond its per-peer queue).
+func BenchmarkPublish4Hosts(b *testing.B) {
+	const publishWindow = 32
+	hosts := startNet(b, 4)
+	done := make(chan struct{}, 3*publishWindow)
+	var topics []*Topic
+	for i, h := range hosts {
+		tc := TopicConfig{Name: "bench", MaxBytes: 2048}
+		if i > 0 {
+			tc.Handle = func(peer.ID, []byte) { done <- struct{}{} }
+		}
+		tp, err := h.Join(tc)
+		if err != nil {
+			b.Fatalf("Join()=%v", err)
+		}
+		topics = append(topics, tp)
+	}
+	waitTopicPeers(b, topics[0], 3)
+	msg := make([]byte, 1024)
+	sent, received := 0, 0
+	start := time.Now()
+	for b.Loop() {
+		if err := topics[0].Publish(b.Context(), msg); err != nil {
+			b.Fatalf("Publish()=%v", err)
+		}
+		sent++
+		for 3*sent-received > 3*publishWindow {
+			received += waitDone(b, done)
+		}
+	}
+	for received < 3*sent {
+		received += waitDone(b, done)
+	}
+	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// waitDone waits for one delivery.
+func waitDone(b *testing.B, done <-chan struct{}) int {
+	b.Helper()
+	select {
+	case <-done:
+		return 1
+	case <-time.After(waitTimeout):
+		b.Fatalf("delivery lost")
+		return 0
+	}
+}
+
+// BenchmarkRequest measures 1 KiB request/response round trips between two hosts.
+func BenchmarkRequest(b *testing.B) {
+	hosts := startNet(b, 2)
+	hosts[0].Handle("echo", 2048, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+		return req, nil
+	})
+	req := make([]byte, 1024)
+	n := 0
+	start := time.Now()
+	for b.Loop() {
+		if _, err := hosts[1].Request(b.Context(), hosts[0].ID(), "echo", req, 2048); err != nil {
+			b.Fatalf("Request()=%v", err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "round-trips/s")
+}

@@ -1,0 +1,212 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Verdict is a gossip validator's decision.
+type Verdict int
+
+// Verdicts. Reject means invalid (malformed, bad signature, not allowed): the message is
+// dropped and the forwarding peer's score is penalised. Ignore means "not now" (stale,
+// duplicate, future): dropped without penalty. Accept delivers and forwards.
+const (
+	Accept Verdict = iota
+	Reject
+	Ignore
+)
+
+// String names the verdict for logs.
+func (v Verdict) String() string {
+	switch v {
+	case Accept:
+		return "accept"
+	case Reject:
+		return "reject"
+	case Ignore:
+		return "ignore"
+	}
+	return fmt.Sprintf("verdict(%d)", int(v))
+}
+
+// Validator decides on one gossiped message. from is the original author (its signature
+// was checked by gossipsub). It may run concurrently with itself and is bounded by a
+// ctx deadline; it also runs on our own messages before Publish sends them.
+type Validator func(ctx context.Context, from peer.ID, data []byte) Verdict
+
+// Handler is called for each accepted message from another author, serially per topic,
+// in one goroutine owned by the Host. It may keep data but must not modify it (gossipsub
+// keeps the same bytes to forward). A slow handler makes gossipsub drop deliveries to it
+// beyond subscriptionBuffer (logged at debug); it should hand heavy work elsewhere.
+type Handler func(from peer.ID, data []byte)
+
+// TopicConfig describes one gossip topic, /ipdb/<chain>/<Name>/1.
+type TopicConfig struct {
+	Name           string    // "txs", "proposals", "votes"
+	MaxBytes       int       // message size limit, 1..Config.MaxMessageBytes
+	CaretakersOnly bool      // authors outside SetCaretakers are Rejected before Validate runs
+	Validate       Validator // nil = Accept
+	Handle         Handler   // nil = messages are validated and relayed only
+}
+
+// Topic is a joined gossip topic.
+type Topic struct {
+	h      *Host
+	cfg    TopicConfig
+	name   string
+	topic  *pubsub.Topic
+	sub    *pubsub.Subscription
+	cancel context.CancelFunc
+}
+
+// Join joins a topic: it registers the validator chain (size, then caretaker allow-list,
+// then tc.Validate) and starts the handler goroutine. Errors wrap ErrConfig,
+// ErrTopicJoined or ErrClosed. Safe for concurrent use.
+func (h *Host) Join(tc TopicConfig) (*Topic, error) {
+	if err := h.checkTopicConfig(tc); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := h.topics[tc.Name]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrTopicJoined, tc.Name)
+	}
+	t, err := h.joinLocked(tc)
+	if err != nil {
+		return nil, err
+	}
+	h.topics[tc.Name] = t
+	return t, nil
+}
+
+// checkTopicConfig checks a TopicConfig's bounds.
+func (h *Host) checkTopicConfig(tc TopicConfig) error {
+	if tc.Name == "" || len(tc.Name) > maxNameBytes {
+		return fmt.Errorf("%w: topic name must have 1..%d bytes", ErrConfig, maxNameBytes)
+	}
+	if tc.MaxBytes <= 0 || tc.MaxBytes > h.cfg.MaxMessageBytes {
+		return fmt.Errorf("%w: topic %s MaxBytes %d not in 1..%d", ErrConfig, tc.Name, tc.MaxBytes, h.cfg.MaxMessageBytes)
+	}
+	return nil
+}
+
+// joinLocked does the pubsub work of Join; h.mu is held.
+func (h *Host) joinLocked(tc TopicConfig) (*Topic, error) {
+	t := &Topic{h: h, cfg: tc, name: h.protocolName(tc.Name)}
+	err := h.ps.RegisterTopicValidator(t.name, t.validate, pubsub.WithValidatorTimeout(validateTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("register validator %s: %w", t.name, err)
+	}
+	if err := t.subscribe(); err != nil {
+		_ = h.ps.UnregisterTopicValidator(t.name)
+		return nil, err
+	}
+	var ctx context.Context
+	ctx, t.cancel = context.WithCancel(h.ctx)
+	h.wg.Add(1) // h.mu is held and h.closed is false
+	go func() {
+		defer h.wg.Done()
+		t.deliver(ctx)
+	}()
+	return t, nil
+}
+
+// subscribe joins the pubsub topic with scoring and subscribes to it.
+func (t *Topic) subscribe() error {
+	topic, err := t.h.ps.Join(t.name)
+	if err != nil {
+		return fmt.Errorf("join %s: %w", t.name, err)
+	}
+	if err := topic.SetScoreParams(topicScoreParams()); err != nil {
+		_ = topic.Close()
+		return fmt.Errorf("score params %s: %w", t.name, err)
+	}
+	sub, err := topic.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
+	if err != nil {
+		_ = topic.Close()
+		return fmt.Errorf("subscribe %s: %w", t.name, err)
+	}
+	t.topic, t.sub = topic, sub
+	return nil
+}
+
+// Publish signs and sends data to the topic's peers after running the local validator
+// chain. Errors wrap ErrMessageTooLarge, ErrClosed, or gossipsub's validation error when
+// our own validator rejects data. Safe for concurrent use.
+func (t *Topic) Publish(ctx context.Context, data []byte) error {
+	if len(data) > t.cfg.MaxBytes {
+		return fmt.Errorf("%w: %d > %d bytes on %s", ErrMessageTooLarge, len(data), t.cfg.MaxBytes, t.cfg.Name)
+	}
+	if err := t.h.ctx.Err(); err != nil {
+		return ErrClosed
+	}
+	if err := t.topic.Publish(ctx, data); err != nil {
+		if errors.Is(err, pubsub.ErrTopicClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("publish %s: %w", t.cfg.Name, err)
+	}
+	return nil
+}
+
+// validate is the gossipsub validator: size, then allow-list, then the caller's Validator.
+func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	author := msg.GetFrom()
+	if len(msg.Data) > t.cfg.MaxBytes {
+		t.logReject(msg, fmt.Sprintf("size %d > %d bytes", len(msg.Data), t.cfg.MaxBytes))
+		return pubsub.ValidationReject
+	}
+	if t.cfg.CaretakersOnly && !t.h.isCaretaker(author) {
+		t.logReject(msg, "author is not a caretaker")
+		return pubsub.ValidationReject
+	}
+	if t.cfg.Validate == nil {
+		return pubsub.ValidationAccept
+	}
+	switch v := t.cfg.Validate(ctx, author, msg.Data); v {
+	case Accept:
+		return pubsub.ValidationAccept
+	case Ignore:
+		return pubsub.ValidationIgnore
+	default:
+		t.logReject(msg, "validator: "+v.String())
+		return pubsub.ValidationReject
+	}
+}
+
+// logReject logs a rejected message at debug with the topic, author, forwarder and reason.
+func (t *Topic) logReject(msg *pubsub.Message, reason string) {
+	t.h.log.Debug("gossip message rejected", "topic", t.cfg.Name, "author", msg.GetFrom(),
+		"forwarder", msg.ReceivedFrom, "bytes", len(msg.Data), "reason", reason)
+}
+
+// deliver runs the topic's handler on each accepted message from others until ctx ends.
+func (t *Topic) deliver(ctx context.Context) {
+	self := t.h.host.ID()
+	for {
+		msg, err := t.sub.Next(ctx)
+		if err != nil {
+			return // ctx cancelled or subscription cancelled by close
+		}
+		if msg.ReceivedFrom == self || msg.GetFrom() == self || t.cfg.Handle == nil {
+			continue
+		}
+		t.cfg.Handle(msg.GetFrom(), msg.Data)
+	}
+}
+
+// close stops the handler and leaves the topic; called by Host.Close.
+func (t *Topic) close() {
+	t.cancel()
+	t.sub.Cancel()
+	_ = t.h.ps.UnregisterTopicValidator(t.name)
+	_ = t.topic.Close()
+}

@@ -1,0 +1,194 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func TestTopicDeliversToAll(t *testing.T) {
+	hosts := startNet(t, 4)
+	topics, inboxes := joinAll(t, hosts, TopicConfig{Name: "txs", MaxBytes: 1024})
+	for _, tp := range topics {
+		waitTopicPeers(t, tp, len(hosts)-1)
+	}
+	for from := range hosts {
+		msg := fmt.Sprintf("hello from %d", from)
+		if err := topics[from].Publish(t.Context(), []byte(msg)); err != nil {
+			t.Fatalf("Publish()=%v, want nil", err)
+		}
+		for i, in := range inboxes {
+			if i == from {
+				continue
+			}
+			if got := in.next(t); got.data != msg || got.from != hosts[from].ID() {
+				t.Fatalf("host %d got %q from %s, want %q from %s", i, got.data, got.from, msg, hosts[from].ID())
+			}
+		}
+	}
+	for i, in := range inboxes {
+		if !in.empty() {
+			t.Fatalf("host %d has extra deliveries (own message delivered?)", i)
+		}
+	}
+}
+
+// joinAll joins tc on every host, each with its own inbox.
+func joinAll(t *testing.T, hosts []*Host, tc TopicConfig) ([]*Topic, []*inbox) {
+	t.Helper()
+	var topics []*Topic
+	var inboxes []*inbox
+	for _, h := range hosts {
+		in := newInbox()
+		c := tc
+		c.Handle = in.handle
+		tp, err := h.Join(c)
+		if err != nil {
+			t.Fatalf("Join()=%v, want nil", err)
+		}
+		topics, inboxes = append(topics, tp), append(inboxes, in)
+	}
+	return topics, inboxes
+}
+
+func TestCaretakersOnlyRejectsNonCaretaker(t *testing.T) {
+	hosts := startNet(t, 3)
+	good, other, bad := hosts[0], hosts[1], hosts[2]
+	caretakers := []peer.ID{good.ID(), other.ID()}
+	good.SetCaretakers(caretakers)
+	other.SetCaretakers(caretakers)
+	bad.SetCaretakers(append(caretakers, bad.ID())) // bad believes it is a caretaker
+	var validated atomic.Int32
+	tc := TopicConfig{Name: "votes", MaxBytes: 1024, CaretakersOnly: true,
+		Validate: func(_ context.Context, from peer.ID, _ []byte) Verdict {
+			if from == bad.ID() {
+				validated.Add(1)
+			}
+			return Accept
+		}}
+	topics, inboxes := joinAll(t, hosts, tc)
+	waitTopicPeers(t, topics[2], 2)
+	if err := topics[2].Publish(t.Context(), []byte("forged vote")); err != nil {
+		t.Fatalf("Publish()=%v, want nil", err)
+	}
+	waitFor(t, "bad peer's score below 0", func() bool {
+		pi, ok := peerInfo(good, bad.ID())
+		return ok && pi.Score < 0
+	})
+	if err := topics[0].Publish(t.Context(), []byte("real vote")); err != nil {
+		t.Fatalf("Publish()=%v, want nil", err)
+	}
+	if got := inboxes[1].next(t); got.data != "real vote" {
+		t.Fatalf("caretaker got %q, want %q", got.data, "real vote")
+	}
+	if n := validated.Load(); n != 1 { // only bad's own local publish ran the validator
+		t.Fatalf("validator ran %d times on bad's message, want 1 (its own publish)", n)
+	}
+	if pi, _ := peerInfo(good, other.ID()); !pi.Caretaker {
+		t.Fatalf("Peers() caretaker flag for %s = false, want true", other.ID())
+	}
+}
+
+func TestGossipRejections(t *testing.T) {
+	reject := func(context.Context, peer.ID, []byte) Verdict { return Reject }
+	tests := []struct {
+		name     string
+		sender   TopicConfig
+		receiver TopicConfig
+		data     string
+	}{
+		{"oversized", TopicConfig{Name: "t", MaxBytes: 2048}, TopicConfig{Name: "t", MaxBytes: 16}, strings.Repeat("x", 17)},
+		{"validator rejects", TopicConfig{Name: "t", MaxBytes: 64}, TopicConfig{Name: "t", MaxBytes: 64, Validate: reject}, "bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hosts := startNet(t, 2)
+			sender, err := hosts[0].Join(tt.sender)
+			if err != nil {
+				t.Fatalf("Join()=%v, want nil", err)
+			}
+			in := newInbox()
+			tt.receiver.Handle = in.handle
+			if _, err := hosts[1].Join(tt.receiver); err != nil {
+				t.Fatalf("Join()=%v, want nil", err)
+			}
+			waitTopicPeers(t, sender, 1)
+			if err := sender.Publish(t.Context(), []byte(tt.data)); err != nil {
+				t.Fatalf("Publish()=%v, want nil", err)
+			}
+			waitFor(t, "sender's score below 0", func() bool {
+				pi, ok := peerInfo(hosts[1], hosts[0].ID())
+				return ok && pi.Score < 0
+			})
+			if !in.empty() {
+				t.Fatalf("rejected message delivered: %q", (<-in.ch).data)
+			}
+		})
+	}
+}
+
+func TestGraylistedPeerDropped(t *testing.T) {
+	good, logs := startHost(t, testConfig(t))
+	bad, _ := startHost(t, testConfig(t, good))
+	good.SetCaretakers([]peer.ID{good.ID()})
+	bad.SetCaretakers([]peer.ID{bad.ID()})
+	tc := TopicConfig{Name: "votes", MaxBytes: 64, CaretakersOnly: true}
+	if _, err := good.Join(tc); err != nil {
+		t.Fatalf("Join()=%v, want nil", err)
+	}
+	tp, err := bad.Join(tc)
+	if err != nil {
+		t.Fatalf("Join()=%v, want nil", err)
+	}
+	waitTopicPeers(t, tp, 1)
+	for i := range 8 { // 8 invalid messages: -100*8^2 is below GraylistThreshold
+		if err := tp.Publish(t.Context(), fmt.Appendf(nil, "forged %d", i)); err != nil {
+			t.Fatalf("Publish()=%v, want nil", err)
+		}
+	}
+	waitFor(t, "graylisted peer dropped", func() bool {
+		_, connected := peerInfo(good, bad.ID())
+		return !connected && logs.contains("below graylist threshold")
+	})
+}
+
+func TestPublishErrors(t *testing.T) {
+	h, _ := startHost(t, testConfig(t))
+	h.SetCaretakers(nil)
+	small, err := h.Join(TopicConfig{Name: "small", MaxBytes: 4})
+	if err != nil {
+		t.Fatalf("Join()=%v, want nil", err)
+	}
+	only, err := h.Join(TopicConfig{Name: "only", MaxBytes: 4, CaretakersOnly: true})
+	if err != nil {
+		t.Fatalf("Join()=%v, want nil", err)
+	}
+	if err := small.Publish(t.Context(), []byte("12345")); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("Publish(5 bytes)=%v, want %v", err, ErrMessageTooLarge)
+	}
+	if err := only.Publish(t.Context(), []byte("1")); err == nil {
+		t.Fatalf("Publish() by non-caretaker = nil, want a validation error")
+	}
+	if _, err := h.Join(TopicConfig{Name: "small", MaxBytes: 4}); !errors.Is(err, ErrTopicJoined) {
+		t.Fatalf("Join(again)=%v, want %v", err, ErrTopicJoined)
+	}
+	for _, tc := range []TopicConfig{{Name: "x", MaxBytes: 0}, {Name: "", MaxBytes: 1}, {Name: "y", MaxBytes: DefaultMaxMessageBytes + 1}} {
+		if _, err := h.Join(tc); !errors.Is(err, ErrConfig) {
+			t.Fatalf("Join(%+v)=%v, want %v", tc, err, ErrConfig)
+		}
+	}
+	if err := h.Close(); err != nil {
+		t.Fatalf("Close()=%v, want nil", err)
+	}
+	if err := small.Publish(t.Context(), []byte("1")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Publish() after Close = %v, want %v", err, ErrClosed)
+	}
+	if _, err := h.Join(TopicConfig{Name: "late", MaxBytes: 4}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Join() after Close = %v, want %v", err, ErrClosed)
+	}
+}
