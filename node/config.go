@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 	"unicode/utf8"
 
@@ -96,12 +95,17 @@ const (
 // ParseConfig and written by RenderConfig. The zero Config is not valid;
 // start from DefaultConfig.
 type Config struct {
-	HTTP    HTTPConfig    `toml:"http"`
-	Block   BlockConfig   `toml:"block"`
-	Backlog BacklogConfig `toml:"backlog"`
-	Stream  StreamConfig  `toml:"stream"`
-	Log     LogConfig     `toml:"log"`
-	Metrics MetricsConfig `toml:"metrics"`
+	// Role is RoleCaretaker (a voting node) or RoleFollower (a non-voting
+	// gateway).
+	Role      string          `toml:"role"`
+	HTTP      HTTPConfig      `toml:"http"`
+	P2P       P2PConfig       `toml:"p2p"`
+	Consensus ConsensusConfig `toml:"consensus"`
+	Block     BlockConfig     `toml:"block"`
+	Backlog   BacklogConfig   `toml:"backlog"`
+	Stream    StreamConfig    `toml:"stream"`
+	Log       LogConfig       `toml:"log"`
+	Metrics   MetricsConfig   `toml:"metrics"`
 }
 
 // HTTPConfig is the http table of the TOML file: the API server.
@@ -197,6 +201,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // DefaultConfig returns the single-node defaults (the Default* constants).
 func DefaultConfig() Config {
 	return Config{
+		Role: DefaultRole,
 		HTTP: HTTPConfig{
 			Addr:              DefaultHTTPAddr,
 			MaxBodyBytes:      DefaultMaxBodyBytes,
@@ -206,6 +211,14 @@ func DefaultConfig() Config {
 			IdleTimeout:       Dur(DefaultIdleTimeout),
 			MaxHeaderBytes:    DefaultMaxHeaderBytes,
 			CommitWait:        Dur(DefaultCommitWait),
+		},
+		P2P: P2PConfig{MaxPeers: DefaultMaxPeers},
+		Consensus: ConsensusConfig{
+			TimeoutPropose:   Dur(DefaultTimeoutPropose),
+			TimeoutPrevote:   Dur(DefaultTimeoutPrevote),
+			TimeoutPrecommit: Dur(DefaultTimeoutPrecommit),
+			TimeoutDelta:     Dur(DefaultTimeoutDelta),
+			RetryInterval:    Dur(DefaultRetryInterval),
 		},
 		Block:   BlockConfig{MaxTxs: DefaultBlockMaxTxs, Interval: Dur(DefaultBlockInterval)},
 		Backlog: BacklogConfig{MaxTxs: DefaultBacklogMaxTxs, MaxBytes: DefaultBacklogMaxBytes},
@@ -221,6 +234,7 @@ func DefaultConfig() Config {
 // reported, joined.
 func (c Config) Validate() error {
 	errs := []error{
+		oneOf("role", c.Role, RoleCaretaker, RoleFollower),
 		checkAddr("http.addr", c.HTTP.Addr),
 		between("http.max_body_bytes", c.HTTP.MaxBodyBytes, minMaxBodyBytes, maxMaxBodyBytes),
 		betweenDur("http.read_header_timeout", c.HTTP.ReadHeaderTimeout, minTimeout, maxTimeout),
@@ -239,6 +253,9 @@ func (c Config) Validate() error {
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
 	}
+	errs = append(errs, c.P2P.validate()...)
+	errs = append(errs, c.Consensus.validate()...)
+	errs = append(errs, c.roleChecks()...)
 	return errors.Join(append(errs, c.crossChecks()...)...)
 }
 
@@ -325,6 +342,7 @@ func ParseConfig(b []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, decodeError(b, err)
 	}
+	c.P2P.normalize()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -370,6 +388,9 @@ func durationKinds(doc []byte) error {
 	ct := reflect.TypeFor[Config]()
 	for i := range ct.NumField() {
 		sec, f := ct.Field(i).Tag.Get("toml"), ct.Field(i).Type
+		if f.Kind() != reflect.Struct {
+			continue
+		}
 		table, _ := m[sec].(map[string]any)
 		for j := range f.NumField() {
 			key := f.Field(j).Tag.Get("toml")
@@ -380,120 +401,4 @@ func durationKinds(doc []byte) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// configTemplate is the file RenderConfig writes. Every key has a comment
-// with its unit, bounds and default, taken from the constants above.
-const configTemplate = `# ipdb-node configuration (TOML).
-# Every key is optional: a missing key takes the default given in its comment.
-# Durations are strings such as "20ms", "30s" or "1m30s".
-
-[http]
-# Address (host:port) of the HTTP API, the event stream and /metrics.
-# Port 0 picks a free port. Default {{str .D.HTTP.Addr}}.
-addr = {{str .C.HTTP.Addr}}
-# Largest POST body, in bytes; larger bodies are answered 413.
-# {{.B.MinBody}} to {{.B.MaxBody}}. Default {{.D.HTTP.MaxBodyBytes}} ({{bytes .D.HTTP.MaxBodyBytes}}, as IPDB).
-max_body_bytes = {{.C.HTTP.MaxBodyBytes}}
-# Time allowed to read a request's headers. {{.B.MinTimeout}} to {{.B.MaxTimeout}}. Default {{str .D.HTTP.ReadHeaderTimeout}}.
-read_header_timeout = {{str .C.HTTP.ReadHeaderTimeout}}
-# Time allowed to read a whole request. {{.B.MinTimeout}} to {{.B.MaxTimeout}}. Default {{str .D.HTTP.ReadTimeout}}.
-read_timeout = {{str .C.HTTP.ReadTimeout}}
-# Time allowed from the end of a request's headers to the end of its
-# response; must exceed commit_wait. {{.B.MinTimeout}} to {{.B.MaxTimeout}}. Default {{str .D.HTTP.WriteTimeout}}.
-write_timeout = {{str .C.HTTP.WriteTimeout}}
-# Time an idle keep-alive connection is kept open. {{.B.MinTimeout}} to {{.B.MaxTimeout}}. Default {{str .D.HTTP.IdleTimeout}}.
-idle_timeout = {{str .C.HTTP.IdleTimeout}}
-# Largest request headers, in bytes. {{.B.MinHeader}} to {{.B.MaxHeader}}. Default {{.D.HTTP.MaxHeaderBytes}}.
-max_header_bytes = {{.C.HTTP.MaxHeaderBytes}}
-# How long POST /api/v1/transactions?mode=commit waits for the block that
-# commits the transaction before answering 504. {{.B.MinTimeout}} to {{.B.MaxTimeout}}. Default {{str .D.HTTP.CommitWait}}.
-commit_wait = {{str .C.HTTP.CommitWait}}
-# Event stream URL advertised in the API index (ws:// or wss://), for a node
-# behind a proxy. Empty: derived from each request's Host header. Default {{str .D.HTTP.StreamURL}}.
-stream_url = {{str .C.HTTP.StreamURL}}
-
-[block]
-# Most transactions in one block; a block is cut as soon as this many are
-# pending. 1 to {{.B.MaxBlockTxs}}. Default {{.D.Block.MaxTxs}}.
-max_txs = {{.C.Block.MaxTxs}}
-# Longest the first pending transaction waits before a block that is not
-# full is cut. {{.B.MinInterval}} to {{.B.MaxInterval}}. Default {{str .D.Block.Interval}}.
-interval = {{str .C.Block.Interval}}
-
-[backlog]
-# Most transactions waiting for a block; more are refused with 503.
-# At least block.max_txs, at most {{.B.MaxBacklogTxs}}. Default {{.D.Backlog.MaxTxs}}.
-max_txs = {{.C.Backlog.MaxTxs}}
-# Most canonical bytes waiting for a block, in bytes; more are refused with
-# 503. {{.B.MinBacklogBytes}} to {{.B.MaxBacklogBytes}}. Default {{.D.Backlog.MaxBytes}} ({{bytes .D.Backlog.MaxBytes}}).
-max_bytes = {{.C.Backlog.MaxBytes}}
-
-[stream]
-# Most WebSocket event-stream clients at once. 1 to {{.B.MaxSubscribers}}. Default {{.D.Stream.MaxSubscribers}}.
-max_subscribers = {{.C.Stream.MaxSubscribers}}
-# Events a client may fall behind before it is dropped (its socket closed).
-# At least block.max_txs, at most {{.B.MaxBuffer}}. Default {{.D.Stream.Buffer}}.
-buffer = {{.C.Stream.Buffer}}
-
-[log]
-# Lowest level logged: "debug", "info", "warn" or "error". Default {{str .D.Log.Level}}.
-level = {{str .C.Log.Level}}
-# Line format: "text" (key=value) or "json". Default {{str .D.Log.Format}}.
-format = {{str .C.Log.Format}}
-
-[metrics]
-# Serve Prometheus metrics at /metrics on the HTTP address. Default {{.D.Metrics.Enabled}}.
-enabled = {{.C.Metrics.Enabled}}
-`
-
-// renderBounds are the bounds the rendered comments state.
-type renderBounds struct {
-	MinBody, MaxBody, MinHeader, MaxHeader           int
-	MinTimeout, MaxTimeout, MinInterval, MaxInterval time.Duration
-	MaxBlockTxs, MaxBacklogTxs, MaxSubscribers       int
-	MinBacklogBytes, MaxBacklogBytes, MaxBuffer      int
-}
-
-// RenderConfig returns c as a commented TOML file: every key with its unit,
-// bounds and default in a comment. ParseConfig(RenderConfig(c)) returns c
-// for every valid c.
-func RenderConfig(c Config) []byte {
-	t := template.Must(template.New("config").Funcs(template.FuncMap{"str": tomlString, "bytes": formatBytes}).Parse(configTemplate))
-	data := struct {
-		C, D Config
-		B    renderBounds
-	}{C: c, D: DefaultConfig(), B: renderBounds{
-		MinBody: minMaxBodyBytes, MaxBody: maxMaxBodyBytes, MinHeader: minMaxHeaderBytes, MaxHeader: maxMaxHeaderBytes,
-		MinTimeout: minTimeout, MaxTimeout: maxTimeout,
-		MinInterval: minBlockInterval, MaxInterval: maxBlockInterval,
-		MaxBlockTxs: ledger.MaxBlockTxs, MaxBacklogTxs: maxBacklogTxs, MaxSubscribers: maxStreamSubscribers,
-		MinBacklogBytes: minBacklogBytes, MaxBacklogBytes: maxBacklogBytes, MaxBuffer: maxStreamBuffer,
-	}}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		panic("node: the config template executes on any Config: " + err.Error())
-	}
-	return buf.Bytes()
-}
-
-// tomlString returns v (a string or a Duration) as a TOML basic string:
-// quotes and backslashes escaped, control characters as \uXXXX.
-func tomlString(v any) string {
-	s := fmt.Sprint(v)
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestParseConfig(t *testing.T) {
 			}
 			want := DefaultConfig()
 			tt.want(&want)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("ParseConfig()=%+v, want %+v", got, want)
 			}
 		})
@@ -177,12 +178,15 @@ func TestRenderConfigRoundTrip(t *testing.T) {
 	c.HTTP.StreamURL = `wss://example.com/a"b\c/é`
 	c.Block.Interval = Dur(1500 * time.Microsecond)
 	c.Metrics.Enabled = false
+	c.Role = RoleFollower
+	c.P2P = P2PConfig{Listen: []string{testListen}, Peers: []string{testPeer, testPeer2}, MaxPeers: 7}
+	c.Consensus.TimeoutDelta = Duration{}
 	for _, cfg := range []Config{DefaultConfig(), c} {
 		got, err := ParseConfig(RenderConfig(cfg))
 		if err != nil {
 			t.Fatalf("ParseConfig(RenderConfig())=%v\n%s", err, RenderConfig(cfg))
 		}
-		if got != cfg {
+		if !reflect.DeepEqual(got, cfg) {
 			t.Fatalf("ParseConfig(RenderConfig(c))=%+v, want %+v", got, cfg)
 		}
 	}
@@ -198,7 +202,7 @@ func TestRenderConfigRoundTripProperty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseConfig(RenderConfig())=%v\n%s", err, RenderConfig(c))
 		}
-		if got != c {
+		if !reflect.DeepEqual(got, c) {
 			t.Fatalf("ParseConfig(RenderConfig(c))=%+v, want %+v", got, c)
 		}
 	})
@@ -211,6 +215,9 @@ func genConfig(t *rapid.T) Config {
 	blockTxs := rapid.IntRange(1, ledger.MaxBlockTxs).Draw(t, "block.max_txs")
 	commitWait := dur("commit_wait", minTimeout, maxTimeout-1)
 	return Config{
+		Role:      rapid.SampledFrom([]string{RoleCaretaker, RoleFollower}).Draw(t, "role"),
+		P2P:       genP2P(t),
+		Consensus: genConsensus(t),
 		HTTP: HTTPConfig{
 			Addr:              rapid.SampledFrom([]string{"127.0.0.1:0", "[::1]:9984", "node.example:443"}).Draw(t, "addr"),
 			MaxBodyBytes:      rapid.Int64Range(minMaxBodyBytes, maxMaxBodyBytes).Draw(t, "max_body_bytes"),
@@ -316,6 +323,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[http]\nstream_url = \"wss://h/\\u00e9\"\ncommit_wait = \"1m\"\n"))
 	f.Add([]byte("[log]\nlevel = 3\n"))
 	f.Add([]byte("http.addr = \"[::1]:0\"\n"))
+	f.Add([]byte("role = \"follower\"\n[p2p]\nlisten = [\"/ip4/0.0.0.0/udp/1/quic-v1\"]\npeers = [\"" + testPeer + "\"]\n[consensus]\ntimeout_delta = \"0s\"\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := ParseConfig(doc)
 		if err != nil {
@@ -325,7 +333,7 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("ParseConfig accepted an invalid config: %v", err)
 		}
 		again, err := ParseConfig(RenderConfig(c))
-		if err != nil || again != c {
+		if err != nil || !reflect.DeepEqual(again, c) {
 			t.Fatalf("ParseConfig(RenderConfig(c))=%+v, %v; want %+v", again, err, c)
 		}
 	})
