@@ -3,11 +3,9 @@ package ledger
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -36,16 +34,19 @@ import (
 //	}
 //
 // All eight keys are always present; absent values are null, never omitted.
-// Links are tag 42 over a byte string of 0x00 then the binary CID.
+// Links are tag 42 over a byte string of 0x00 then the binary CID. A ninth
+// key, evidence, is present only when the block carries evidence of double
+// signing (see Equivocation), so blocks without it keep their CIDs.
 type Block struct {
 	ChainID        string
 	Height         uint64
-	Time           int64     // unix milliseconds, set by the proposer
-	Prev           cid.Cid   // CID of block Height-1; cid.Undef at height 0
-	Txs            []cid.Cid // transaction CIDs (json codec, sha3-256), in execution order
-	StateHash      []byte    // 32 bytes: hash of the state after executing this block
-	CaretakersHash []byte    // 32 bytes: hash of the caretaker set that signs this block
-	LastCommit     *Commit   // the commit that made block Height-1 final; nil at heights 0 and 1
+	Time           int64          // unix milliseconds, set by the proposer
+	Prev           cid.Cid        // CID of block Height-1; cid.Undef at height 0
+	Txs            []cid.Cid      // transaction CIDs (json codec, sha3-256), in execution order
+	StateHash      []byte         // 32 bytes: hash of the state after executing this block
+	CaretakersHash []byte         // 32 bytes: hash of the caretaker set that signs this block
+	LastCommit     *Commit        // the commit that made block Height-1 final; nil at heights 0 and 1
+	Evidence       []Equivocation // double votes seen by the proposer; usually none
 }
 
 // BlockHashBytes is the length of Block.StateHash and Block.CaretakersHash.
@@ -93,6 +94,9 @@ func (b *Block) ValidateBasic() error {
 		return err
 	}
 	if err := b.validateLinks(); err != nil {
+		return err
+	}
+	if err := b.validateEvidence(); err != nil {
 		return err
 	}
 	return b.validateTxs()
@@ -368,75 +372,17 @@ func checkFieldCount(data []byte, n int) error {
 	return nil
 }
 
-// cidLink is a CID in DAG-CBOR form.
-type cidLink struct{ c cid.Cid }
-
-// MarshalCBOR writes tag 42 over a byte string of 0x00 then the binary CID.
-func (l cidLink) MarshalCBOR() ([]byte, error) { return appendLink(nil, l.c), nil }
-
-// UnmarshalCBOR reads what MarshalCBOR writes; data is one well-formed item.
-func (l *cidLink) UnmarshalCBOR(data []byte) error {
-	if len(data) < 2 || data[0] != 0xd8 || data[1] != 42 {
-		return errNotLink
-	}
-	payload, ok := cborByteString(data[2:])
-	if !ok || len(payload) == 0 || payload[0] != 0 {
-		return errNotLink
-	}
-	c, err := cid.Cast(payload[1:])
-	if err != nil {
-		return fmt.Errorf("%w: %w", errNotLink, err)
-	}
-	l.c = c
-	return nil
-}
-
-func appendLink(dst []byte, c cid.Cid) []byte {
-	s := c.KeyString()
-	dst = append(dst, 0xd8, 42)
-	dst = appendCBORHead(dst, 2, uint64(len(s)+1))
-	dst = append(dst, 0)
-	return append(dst, s...)
-}
-
-// appendCBORHead appends the shortest head of the given major type and argument.
-func appendCBORHead(dst []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(dst, m|byte(n))
-	case n <= math.MaxUint8:
-		return append(dst, m|24, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(n))
-	case n <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, m|27), n)
-}
-
-// cborByteString returns the content of p if p is exactly one byte string
-// of at most 255 bytes, more than any CID the chain links to.
-func cborByteString(p []byte) ([]byte, bool) {
-	switch {
-	case len(p) >= 1 && p[0] >= 0x40 && p[0] < 0x58 && len(p) == 1+int(p[0]-0x40):
-		return p[1:], true
-	case len(p) >= 2 && p[0] == 0x58 && len(p) == 2+int(p[1]):
-		return p[2:], true
-	}
-	return nil, false
-}
-
 // blockWire is the DAG-CBOR form of a Block; see Block's doc.
 type blockWire struct {
-	ChainID    string      `cbor:"chain"`
-	Height     uint64      `cbor:"height"`
-	Time       int64       `cbor:"time"`
-	Prev       *cidLink    `cbor:"prev"`
-	Txs        []cidLink   `cbor:"txs"`
-	State      []byte      `cbor:"state"`
-	Caretakers []byte      `cbor:"caretakers"`
-	Commit     *commitWire `cbor:"commit"`
+	ChainID    string         `cbor:"chain"`
+	Height     uint64         `cbor:"height"`
+	Time       int64          `cbor:"time"`
+	Prev       *cidLink       `cbor:"prev"`
+	Txs        []cidLink      `cbor:"txs"`
+	State      []byte         `cbor:"state"`
+	Caretakers []byte         `cbor:"caretakers"`
+	Commit     *commitWire    `cbor:"commit"`
+	Evidence   []evidenceWire `cbor:"evidence,omitempty"`
 }
 
 const blockWireFields = 8
@@ -446,7 +392,7 @@ type blockWirePlain blockWire
 
 // UnmarshalCBOR checks the field count, then decodes the fields.
 func (w *blockWire) UnmarshalCBOR(data []byte) error {
-	if err := checkFieldCount(data, blockWireFields); err != nil {
+	if err := checkBlockFieldCount(data); err != nil {
 		return err
 	}
 	return dagCBOR.dec.Unmarshal(data, (*blockWirePlain)(w))
@@ -460,6 +406,7 @@ func (b *Block) wire() *blockWire {
 		Txs:        make([]cidLink, len(b.Txs)),
 		State:      b.StateHash,
 		Caretakers: b.CaretakersHash,
+		Evidence:   evidenceToWire(b.Evidence),
 	}
 	if b.Prev.Defined() {
 		w.Prev = &cidLink{b.Prev}
@@ -481,6 +428,7 @@ func (w *blockWire) block() *Block {
 		Time:           w.Time,
 		StateHash:      w.State,
 		CaretakersHash: w.Caretakers,
+		Evidence:       evidenceFromWire(w.Evidence),
 	}
 	if w.Prev != nil {
 		b.Prev = w.Prev.c

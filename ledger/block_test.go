@@ -395,6 +395,12 @@ func TestBlockLimitsFit(t *testing.T) {
 	b.Txs = blkManyTxs(MaxBlockTxs)
 	sigs := blkCaretakers(make([]uint64, MaxCommitSigs)...)
 	b.LastCommit = blkSign(sigs, MaxBlockHeight-1, 1<<32-1, b.Prev)
+	for i := range MaxBlockEvidence {
+		ev := blkEquivocation(sigs[i], VotePrecommit, 1<<32-1, b.Prev)
+		ev.Height = MaxBlockHeight - 1
+		b.Evidence = append(b.Evidence, ev)
+	}
+	SortEvidence(b.Evidence)
 	data, err := b.Encode()
 	if err != nil || len(data) > MaxBlockBytes {
 		t.Fatalf("Encode()=%d bytes, %v, want at most %d", len(data), err, MaxBlockBytes)
