@@ -79,6 +79,8 @@ type Status struct {
 	BacklogBytes int      `json:"backlog_bytes"`
 	Peers        int      `json:"peers"`
 	Ready        bool     `json:"ready"`
+	// PeerList holds the connected p2p peers (empty without p2p).
+	PeerList []PeerStatus `json:"peer_list"`
 }
 
 // Backend is what the HTTP API and the event stream need from a running node.

@@ -122,6 +122,31 @@ func (b *backlog) applyLocked(e *entry) {
 	}
 }
 
+// Get returns the pending transaction id, or nil.
+func (b *backlog) Get(id string) *ledger.VerifiedTx {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.byID[id]; ok {
+		return e.v
+	}
+	return nil
+}
+
+// Older returns the canonical bytes of at most max pending transactions
+// that arrived before t, oldest first, for gossiping again.
+func (b *backlog) Older(t time.Time, max int) [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out [][]byte
+	for _, e := range b.order {
+		if len(out) >= max || !e.added.Before(t) {
+			break
+		}
+		out = append(out, e.v.Tx().Canonical())
+	}
+	return out
+}
+
 // Ready is signalled (capacity 1) when a transaction arrives in an empty
 // backlog or a full block's worth is pending.
 func (b *backlog) Ready() <-chan struct{} { return b.ready }

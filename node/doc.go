@@ -24,10 +24,36 @@
 // block.interval has passed since the oldest pending transaction arrived;
 // there are no empty blocks.
 //
+// # Federation
+//
+// A network of one caretaker uses the solo engine above. With several
+// caretakers (or on a follower) the BFT engine (bftEngine) runs the
+// federation package's Tendermint machine over the p2p host instead:
+// proposals carry the block header and its transaction CIDs, peers fetch
+// the transactions they lack from the proposer ("txs" requests), verify the
+// block (header, stateless check, ledger batch, state hash), and vote;
+// precommits are signed over ledger.CommitSignBytes, so the decided
+// precommits become the block's commit. Our own proposals and votes are
+// appended to the consensus WAL (consensus.wal in the data directory) and
+// fsynced before they are published; after a restart they are replayed into
+// the machine, and the signer refuses to sign a different message for a
+// (height, round, type) it signed before. A node behind its peers fetches
+// blocks ("blocks" requests), checks each commit, re-executes the
+// transactions and stores them. Accepted transactions are gossiped in
+// batches on the "txs" topic, and published again while they stay pending.
+// A new height starts as soon as the previous block is stored, so that the
+// proposals and votes of faster peers count at once; only our own
+// TxsAvailable (which makes a proposer propose) waits for the genesis
+// block interval (params.block_interval_ms).
+// A follower (role "follower") runs the machine as an observer: it never
+// votes, follows the decisions and block sync, and gossips the
+// transactions posted to it.
+//
 // # Goroutines: who owns what
 //
-// Run starts three goroutines under an errgroup and waits for all of them;
-// the first error cancels the others.
+// Run starts three goroutines under an errgroup (four with p2p: the
+// transaction gossiper) and waits for all of them; the first error cancels
+// the others.
 //
 //   - The HTTP server (http.Server.Serve) starts one goroutine per
 //     connection (net/http's). Request goroutines call the Backend methods:
@@ -39,6 +65,23 @@
 //     backlog.Reap/Committed/Drop. It learns of new transactions from
 //     backlog.Ready (a channel of capacity 1) and times blocks with one
 //     timer. It finishes the block in progress when ctx is done.
+//   - With several caretakers, the engine is the BFT one (bftEngine.Run).
+//     Its goroutine owns the federation.Machine, the proposed blocks and
+//     vote signatures of the current height, the timers' bookkeeping and
+//     the WAL and signer; it is the only caller of the application's
+//     ProposeBlock and CommitBlock. Others reach it through its inbox (a
+//     bounded channel): the p2p topic handlers post proposals and votes
+//     (gossip validators run in p2p's goroutines and read only immutable
+//     state and the atomic current height), time.AfterFunc timers post
+//     timeouts, verifier goroutines (one per proposed block) post verdicts,
+//     and the block syncer (one goroutine, started and waited for by
+//     bftEngine.Run) posts verified blocks and waits for the answer. Run
+//     waits for the verifiers and the syncer before it returns.
+//   - The gossiper (txGossip.run) owns the batch being built; Submit hands
+//     it transactions through a bounded channel (never blocking: when full,
+//     the transaction is published later, by the periodic re-gossip).
+//   - The p2p host runs its own goroutines (libp2p's); request handlers
+//     ("txs", "blocks") read the backlog and the store only.
 //   - The stopper waits for ctx, marks the node stopping (Submit answers
 //     ErrStopping), waits for the producer to return, closes the event
 //     fan-out (waiters get ErrStopping, subscriptions are closed) and shuts

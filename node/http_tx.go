@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/mr-tron/base58"
 
 	"github.com/ipdb/ipdb-node/ledger"
 )
@@ -141,10 +143,50 @@ func parseHeight(s string) (uint64, bool) {
 // blockHead is the part of a block answer before its transactions: BigchainDB's
 // height, and our cid, prev (null at genesis) and time (RFC 3339, UTC).
 type blockHead struct {
-	Height uint64  `json:"height"`
-	CID    string  `json:"cid"`
-	Prev   *string `json:"prev"`
-	Time   string  `json:"time"`
+	Height   uint64         `json:"height"`
+	CID      string         `json:"cid"`
+	Prev     *string        `json:"prev"`
+	Time     string         `json:"time"`
+	Evidence []evidenceJSON `json:"evidence,omitempty"` // only when the block carries some
+}
+
+// evidenceJSON is one equivocation in a block answer: the caretaker's key
+// (base58, as BigchainDB shows keys), the vote slot and both votes.
+type evidenceJSON struct {
+	PublicKey string          `json:"public_key"`
+	Height    uint64          `json:"height"`
+	Round     uint32          `json:"round"`
+	Type      string          `json:"type"`
+	Votes     [2]evidenceVote `json:"votes"`
+}
+
+// evidenceVote is one of the two votes: the block voted for (null: nil)
+// and the signature, hex.
+type evidenceVote struct {
+	Block     *string `json:"block"`
+	Signature string  `json:"signature"`
+}
+
+func evidenceOf(evs []ledger.Equivocation) []evidenceJSON {
+	var out []evidenceJSON
+	for _, e := range evs {
+		typ := "prevote"
+		if e.Type == ledger.VotePrecommit {
+			typ = "precommit"
+		}
+		out = append(out, evidenceJSON{PublicKey: base58.Encode(e.PublicKey), Height: e.Height, Round: e.Round, Type: typ,
+			Votes: [2]evidenceVote{voteJSON(e.BlockA, e.SigA), voteJSON(e.BlockB, e.SigB)}})
+	}
+	return out
+}
+
+func voteJSON(c cid.Cid, sig []byte) evidenceVote {
+	v := evidenceVote{Signature: hex.EncodeToString(sig)}
+	if c.Defined() {
+		s := c.String()
+		v.Block = &s
+	}
+	return v
 }
 
 // writeBlock writes {"height", "cid", "prev", "time", "transactions": [full
@@ -161,7 +203,7 @@ func (a *api) writeBlock(w http.ResponseWriter, b *ledger.Block, c cid.Cid) *api
 		ids[i] = id
 	}
 	head := blockHead{Height: b.Height, CID: c.String(),
-		Time: time.UnixMilli(b.Time).UTC().Format(time.RFC3339Nano)}
+		Time: time.UnixMilli(b.Time).UTC().Format(time.RFC3339Nano), Evidence: evidenceOf(b.Evidence)}
 	if b.Prev.Defined() {
 		prev := b.Prev.String()
 		head.Prev = &prev

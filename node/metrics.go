@@ -32,6 +32,7 @@ type Metrics struct {
 	rejected      *prometheus.CounterVec
 	subscribers   prometheus.Gauge
 	dropped       prometheus.Counter
+	cons          *consensusMetrics
 }
 
 // NewMetrics returns the node's metrics in a new registry, with Go runtime
@@ -52,10 +53,12 @@ func NewMetrics() *Metrics {
 			Name: "rejected_txs_total", Help: "Transactions refused, by reason."}, []string{"reason"}),
 		subscribers: gauge("stream_subscribers", "Open event-stream subscriptions."),
 		dropped:     counter("stream_dropped_total", "Event-stream subscribers dropped for falling behind."),
+		cons:        newConsensusMetrics(),
 	}
 	m.reg.MustRegister(m.height, m.txsCommitted, m.blockTxs, m.blockCommit,
 		m.blockInterval, m.httpRequests, m.httpSeconds, m.rejected, m.subscribers, m.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.cons.collectors()...)
 	return m
 }
 

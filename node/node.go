@@ -15,10 +15,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/p2p"
 )
 
 // ShutdownTimeout bounds how long Run waits for in-flight HTTP requests when
@@ -34,6 +36,8 @@ const (
 	logKeyErr    = "err"
 	logKeyAddr   = "addr"
 	logKeyChain  = "chain"
+	logKeyRound  = "round"
+	logKeyPeer   = "peer"
 )
 
 // Options is what New needs to make a node.
@@ -45,9 +49,13 @@ type Options struct {
 	DataDir string
 	// Genesis is the network's genesis document.
 	Genesis *genesis.Doc
-	// Key is this caretaker's signing key. With no federation yet, it must
-	// hold more than 2/3 of the genesis voting power.
+	// Key is this caretaker's signing key. It must be a caretaker's; alone
+	// (a network of one caretaker) it holds all the power. A follower
+	// (Config.Role RoleFollower) needs none.
 	Key ledger.KeyPair
+	// P2PKey is the node's libp2p identity (Ed25519). It is needed when the
+	// node runs p2p: several caretakers, a follower, or p2p addresses set.
+	P2PKey crypto.PrivKey
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// Version is reported by Status and the API root.
@@ -70,6 +78,9 @@ type Node struct {
 	metrics    *Metrics // nil when metrics are disabled
 	app        *ledgerApp
 	engine     engine
+	host       *p2p.Host // nil without p2p
+	gossip     *txGossip // nil without p2p
+	wal        *wal      // a federated caretaker's consensus WAL, else nil
 	ln         net.Listener
 	srv        *http.Server
 
@@ -121,14 +132,18 @@ func (o *Options) check() error {
 	if err := o.Genesis.Validate(); err != nil {
 		return err
 	}
+	if o.Config.Role == RoleFollower {
+		return nil
+	}
 	if len(o.Key.Private) != ed25519.PrivateKeySize || !o.Key.Public.Equal(o.Key.Private.Public()) {
 		return errors.New("node: the caretaker key pair is missing or inconsistent")
 	}
 	return soloPower(o.Genesis, o.Key.PublicBase58())
 }
 
-// soloPower checks that the caretaker key pub alone can make a block final:
-// more than 2/3 of the voting power.
+// soloPower checks that the caretaker key pub is a caretaker's and, in a
+// network of one caretaker, that it alone can make a block final: more than
+// 2/3 of the voting power.
 func soloPower(g *genesis.Doc, pub string) error {
 	var mine, total uint64
 	for _, c := range g.Caretakers {
@@ -140,7 +155,7 @@ func soloPower(g *genesis.Doc, pub string) error {
 	if mine == 0 {
 		return fmt.Errorf("node: key %s is not a caretaker of chain %s", pub, g.ChainID)
 	}
-	if 3*mine <= 2*total {
+	if len(g.Caretakers) == 1 && 3*mine <= 2*total {
 		return fmt.Errorf("node: key %s holds %d of %d voting power; a single node needs more than 2/3 until federation exists", pub, mine, total)
 	}
 	return nil
@@ -170,9 +185,18 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	}
 	n.engine = &soloEngine{app: n.app, src: n.backlog, key: o.Key, chainID: n.chainID,
 		maxTxs: cfg.Block.MaxTxs, interval: cfg.Block.Interval.Duration}
+	if needsP2P(&o) {
+		set, err := newCaretakerSet(o.Genesis)
+		if err != nil {
+			return nil, err
+		}
+		if err := n.startP2P(&o, set); err != nil {
+			return nil, errors.Join(err, n.closeP2P())
+		}
+	}
 	ln, err := listen(cfg.HTTP.Addr)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, n.closeP2P())
 	}
 	n.ln = ln
 	n.srv = n.server()
@@ -248,6 +272,9 @@ func (n *Node) Run(ctx context.Context) error {
 		defer close(produced)
 		return n.engine.Run(gctx)
 	})
+	if n.gossip != nil {
+		g.Go(func() error { return n.gossip.run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		return n.shutdown(produced)
@@ -311,9 +338,9 @@ func (n *Node) closeResources() error {
 	n.serving.Store(false)
 	n.stopping.Store(true)
 	n.events.Close()
-	var lerr error
+	lerr := n.closeP2P()
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		lerr = fmt.Errorf("http: close listener: %w", err)
+		lerr = errors.Join(lerr, fmt.Errorf("http: close listener: %w", err))
 	}
 	if err := n.store.Close(); err != nil {
 		n.closeErr = errors.Join(lerr, fmt.Errorf("close store: %w", err))
@@ -336,11 +363,11 @@ func (n *Node) Submit(ctx context.Context, v *ledger.VerifiedTx, mode Mode) erro
 		return ErrStopping
 	}
 	if mode != ModeCommit {
-		return n.backlog.Add(v)
+		return n.admit(v)
 	}
 	w := n.events.Wait(v.Tx().ID) // before Add, so that a fast commit is not missed
 	defer n.events.Cancel(w)
-	if err := n.backlog.Add(v); err != nil {
+	if err := n.admit(v); err != nil {
 		return err
 	}
 	t := time.NewTimer(n.cfg.HTTP.CommitWait.Duration)
@@ -355,6 +382,17 @@ func (n *Node) Submit(ctx context.Context, v *ledger.VerifiedTx, mode Mode) erro
 	}
 }
 
+// admit adds v to the backlog and, with p2p, gossips it.
+func (n *Node) admit(v *ledger.VerifiedTx) error {
+	if err := n.backlog.Add(v); err != nil {
+		return err
+	}
+	if n.gossip != nil {
+		n.gossip.enqueue(v.Tx().Canonical())
+	}
+	return nil
+}
+
 // Subscribe implements Backend. It is safe for concurrent use.
 func (n *Node) Subscribe(buf int) *Subscription { return n.events.Subscribe(buf) }
 
@@ -363,7 +401,7 @@ func (n *Node) Subscribe(buf int) *Subscription { return n.events.Subscribe(buf)
 func (n *Node) Status() Status {
 	tip := n.app.tip.Load()
 	txs, bytes := n.backlog.Stats()
-	return Status{
+	st := Status{
 		ChainID:      n.chainID,
 		Version:      n.version,
 		Height:       tip.height,
@@ -375,6 +413,9 @@ func (n *Node) Status() Status {
 		BacklogBytes: int(bytes),
 		Ready:        n.serving.Load(),
 	}
+	st.PeerList = n.peerList()
+	st.Peers = len(st.PeerList)
+	return st
 }
 
 // NewLogger returns a logger writing to w at c's level in c's format. c must

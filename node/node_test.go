@@ -294,9 +294,10 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"invalid genesis", func(o *Options) { o.Genesis.ChainID = "" }, "genesis: chain_id"},
 		{"no key", func(o *Options) { o.Key = ledger.KeyPair{} }, "node: the caretaker key pair is missing or inconsistent"},
 		{"not a caretaker", func(o *Options) { o.Key = other }, "is not a caretaker of chain test-chain"},
-		{"too little power", func(o *Options) {
-			o.Genesis.Caretakers = append(o.Genesis.Caretakers, genesis.Caretaker{Name: "b", PublicKey: other.PublicBase58(), Power: 10})
-		}, "holds 10 of 20 voting power; a single node needs more than 2/3"},
+		{"several caretakers without a p2p key", func(o *Options) {
+			o.Genesis.Caretakers[0].PeerID = testPeerID(t, 1).String()
+			o.Genesis.Caretakers = append(o.Genesis.Caretakers, genesis.Caretaker{Name: "b", PublicKey: other.PublicBase58(), Power: 10, PeerID: testPeerID(t, 2).String()})
+		}, "no p2p key was given"},
 		{"other genesis", func(o *Options) {
 			first := newTestNode(t, *o)
 			first.Close()

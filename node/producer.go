@@ -1,10 +1,12 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -130,6 +132,9 @@ type ledgerApp struct {
 	caretakersHash []byte
 	log            *slog.Logger
 
+	announce func(height uint64)   // tells peers our height after each commit; nil without p2p
+	evidence []ledger.Equivocation // engine goroutine only: evidence for the next block built
+
 	tip        atomic.Pointer[tipInfo] // read by Status from any goroutine
 	lastCommit time.Time               // engine goroutine only
 }
@@ -224,7 +229,23 @@ func (a *ledgerApp) nextBlock(now time.Time, txs []*ledger.CheckedTx) (*ledger.B
 		StateHash:      ledger.NextStateHash(prev.StateHash, txs),
 		CaretakersHash: a.caretakersHash,
 		LastCommit:     last,
+		Evidence:       evidenceFor(a.evidence, prev.Height+1),
 	}, nil
+}
+
+// evidenceFor returns the evidence of evs that a block at height h may
+// carry (of earlier heights), in block order; nil when none.
+func evidenceFor(evs []ledger.Equivocation, h uint64) []ledger.Equivocation {
+	var out []ledger.Equivocation
+	for _, e := range evs {
+		if e.Height < h && len(out) < ledger.MaxBlockEvidence {
+			out = append(out, e)
+		}
+	}
+	ledger.SortEvidence(out)
+	return slices.CompactFunc(out, func(a, b ledger.Equivocation) bool {
+		return bytes.Equal(a.PublicKey, b.PublicKey) && a.Height == b.Height && a.Round == b.Round && a.Type == b.Type
+	})
 }
 
 // CommitBlock implements application: only once the store has the block
@@ -244,6 +265,9 @@ func (a *ledgerApp) CommitBlock(p *proposal, c *ledger.Commit) error {
 	}
 	a.events.Fail(a.backlog.Committed(ids))
 	a.setTip(b, p.cid)
+	if a.announce != nil {
+		a.announce(b.Height)
+	}
 	a.events.Publish(evs)
 	now := time.Now()
 	var since time.Duration

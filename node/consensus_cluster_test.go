@@ -1,0 +1,197 @@
+package node
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/p2p"
+)
+
+// clusterDeadline bounds each wait of the cluster tests: generous, as the
+// machine is shared, and never a timing assertion.
+const clusterDeadline = 60 * time.Second
+
+func TestClusterCommitsSameBlocks(t *testing.T) {
+	c := newCluster(t, 4, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	alice := newKey(t, 1)
+	var last *ledger.Tx
+	for i := range 5 {
+		last = createTx(t, alice, i, 1)
+		target := i % len(c.nodes) // the follower too: its POSTs are gossiped
+		if err := c.nodes[target].Submit(ctx, verify(t, last), ModeAsync); err != nil {
+			t.Fatalf("Submit(node %d)=%v", target, err)
+		}
+	}
+	h := c.waitCommitted(ctx, last.ID, all(5)...)
+	c.waitHeight(ctx, h, all(5)...)
+	c.sameChain(h, all(5)...)
+	st := c.nodes[4].Status()
+	if st.Peers == 0 || len(st.PeerList) != st.Peers {
+		t.Fatalf("follower Status() peers %d, list %d, want connected peers", st.Peers, len(st.PeerList))
+	}
+	for i, stop := range c.stops {
+		if err := stop(); err != nil {
+			t.Fatalf("stop node %d: %v", i, err)
+		}
+	}
+	checkNoLeaks(t) // the engines' workers, syncers and gossipers have all returned
+}
+
+func TestClusterFetchesMissingTx(t *testing.T) {
+	c := newCluster(t, 4, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	tx := createTx(t, newKey(t, 2), 0, 1)
+	if err := c.nodes[2].backlog.Add(verify(t, tx)); err != nil { // bypass gossip: only node 2 has it
+		t.Fatalf("backlog.Add()=%v", err)
+	}
+	h := c.waitCommitted(ctx, tx.ID, all(4)...)
+	c.sameChain(h, all(4)...)
+}
+
+func TestClusterRejectsRogueVotes(t *testing.T) {
+	c := newCluster(t, 4, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	rogue, err := p2p.New(ctx, p2p.Config{ChainID: c.gen.ChainID, Key: testPeerKey(t, 99),
+		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, Peers: c.nodes[0].host.Addrs(), Logger: testLogger(t).With("node", "rogue")})
+	if err != nil {
+		t.Fatalf("p2p.New(rogue)=%v", err)
+	}
+	defer rogue.Close()
+	topic, err := rogue.Join(p2p.TopicConfig{Name: topicVotes, MaxBytes: MaxVoteBytes, Handle: func(peer.ID, []byte) {}})
+	if err != nil {
+		t.Fatalf("Join()=%v", err)
+	}
+	outsider := newKey(t, 98) // a well-formed, validly signed vote of a key outside the caretaker set
+	for round := uint32(0); ; round++ {
+		v := signedTestVote(t, outsider, votePrevote, 1, round, cid.Undef)
+		v.Signature = signWith(outsider, v.signBytes(c.gen.ChainID))
+		if err := topic.Publish(ctx, v.encode()); err != nil {
+			t.Logf("Publish()=%v", err)
+		}
+		if score, ok := peerScore(c.nodes[0], rogue.ID()); ok && score < 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			score, ok := peerScore(c.nodes[0], rogue.ID())
+			t.Fatalf("rogue peer score %v (connected %v), want < 0: %v", score, ok, ctx.Err())
+		case <-time.After(100 * time.Millisecond): // bounded poll: scores are recomputed periodically
+		}
+	}
+	if h := c.nodes[0].Status().Height; h != 0 {
+		t.Fatalf("height %d after rogue votes, want 0", h)
+	}
+}
+
+// peerScore returns n's gossip score of peer p.
+func peerScore(n *Node, p peer.ID) (float64, bool) {
+	for _, ps := range n.Status().PeerList {
+		if ps.ID == p.String() {
+			return ps.Score, true
+		}
+	}
+	return 0, false
+}
+
+func TestClusterRestartReplaysWALAndCatchesUp(t *testing.T) {
+	c := newCluster(t, 4, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*clusterDeadline)
+	defer cancel()
+	alice := newKey(t, 3)
+	first := createTx(t, alice, 0, 1)
+	if err := c.nodes[0].Submit(ctx, verify(t, first), ModeAsync); err != nil {
+		t.Fatalf("Submit()=%v", err)
+	}
+	h := c.waitCommitted(ctx, first.ID, all(4)...)
+	for _, i := range []int{1, 3} { // half the power: no more progress
+		if err := c.stops[i](); err != nil {
+			t.Fatalf("stop node %d: %v", i, err)
+		}
+	}
+	second := createTx(t, alice, 1, 1)
+	if err := c.nodes[0].Submit(ctx, verify(t, second), ModeAsync); err != nil {
+		t.Fatalf("Submit()=%v", err)
+	}
+	walPath := filepath.Join(c.opts[2].DataDir, walFileName)
+	waitWALRecords(ctx, t, walPath, h+1) // node 2 voted at the stuck height
+	if err := c.stops[2](); err != nil {
+		t.Fatalf("stop node 2: %v", err)
+	}
+	for _, i := range []int{1, 2, 3} {
+		o := c.opts[i]
+		o.Config.P2P.Peers = c.nodes[0].host.Addrs()
+		c.start(i, o)
+	}
+	h2 := c.waitCommitted(ctx, second.ID, all(4)...)
+	c.waitHeight(ctx, h2, all(4)...)
+	c.sameChain(h2, all(4)...)
+
+	// Node 3 misses blocks, then catches up by block sync.
+	if err := c.stops[3](); err != nil {
+		t.Fatalf("stop node 3: %v", err)
+	}
+	var last *ledger.Tx
+	for i := range 3 {
+		last = createTx(t, alice, 2+i, 1)
+		if err := c.nodes[i].Submit(ctx, verify(t, last), ModeCommit); err != nil {
+			t.Fatalf("Submit(commit)=%v", err)
+		}
+	}
+	h3 := c.waitCommitted(ctx, last.ID, 0, 1, 2)
+	if h3 <= h2 {
+		t.Fatalf("height %d after three more commits, want > %d", h3, h2)
+	}
+	o := c.opts[3]
+	o.Config.P2P.Peers = c.nodes[0].host.Addrs()
+	c.start(3, o)
+	c.waitHeight(ctx, h3, 3)
+	c.sameChain(h3, all(4)...)
+}
+
+// waitWALRecords waits until the WAL at path holds a record of height h.
+func waitWALRecords(ctx context.Context, t *testing.T, path string, h uint64) {
+	t.Helper()
+	for {
+		data, _ := os.ReadFile(path)
+		recs, _, _ := parseWAL(path, data)
+		for _, r := range recs {
+			if m, err := decodeWALRecord(r); err == nil && m.height() == h {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no WAL record of height %d in %s: %v", h, path, ctx.Err())
+		case <-time.After(20 * time.Millisecond): // bounded poll of a file another goroutine appends to
+		}
+	}
+}
+
+// TestSoloCaretakerWithFollower runs the development topology: one
+// caretaker (the solo engine, with p2p on) and a follower that relays a
+// posted transaction and follows the chain by block sync.
+func TestSoloCaretakerWithFollower(t *testing.T) {
+	c := newCluster(t, 1, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	if _, ok := c.nodes[0].engine.(*soloEngine); !ok {
+		t.Fatalf("a one-caretaker network runs %T, want the solo engine", c.nodes[0].engine)
+	}
+	tx := createTx(t, newKey(t, 6), 0, 1)
+	if err := c.nodes[1].Submit(ctx, verify(t, tx), ModeCommit); err != nil {
+		t.Fatalf("Submit(follower, commit)=%v", err)
+	}
+	h := c.waitCommitted(ctx, tx.ID, 0, 1)
+	c.sameChain(h, 0, 1)
+}

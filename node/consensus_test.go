@@ -1,0 +1,141 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipdb/ipdb-node/federation"
+	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/ledger"
+)
+
+// soloBFT returns a BFT engine of a one-caretaker network over a fake
+// transport (topics that record what is published, no block sync).
+func soloBFT(t *testing.T, st *ledger.Store, g *genesis.Doc, key ledger.KeyPair, walPath string) (*bftEngine, *fakeTopic, *fakeTopic) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	set, err := newCaretakerSet(g)
+	if err != nil {
+		t.Fatalf("newCaretakerSet()=%v", err)
+	}
+	bl := newBacklog(st, ledger.Checker{}, 100, 1<<20, 100)
+	app := &ledgerApp{store: st, backlog: bl, events: newEvents(nil), chainID: g.ChainID, caretakersHash: set.hash, log: log}
+	if err := app.loadTip(); err != nil {
+		t.Fatalf("loadTip()=%v", err)
+	}
+	w, recs, err := openWAL(walPath)
+	if err != nil {
+		t.Fatalf("openWAL()=%v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	props, votes := &fakeTopic{}, &fakeTopic{}
+	e := &bftEngine{app: app, set: set, log: log, interval: genesisInterval(g), maxTxs: 100,
+		verifier: &verifier{store: st, backlog: bl, set: set, maxTxs: 100},
+		net:      &consensusNet{proposals: props, votes: votes, txs: &fakeTopic{}},
+		signer:   newSigner(key, g.ChainID, w), self: federation.ValidatorID(key.Public), walRecs: recs,
+		inbox: make(chan any, engineInbox), stop: make(chan struct{}), kick: make(chan struct{}, 1),
+		timers: make(map[federation.Timer]*time.Timer)}
+	e.fed = federation.Config{Self: e.self, TimeoutPropose: time.Second, TimeoutPrevote: time.Second,
+		TimeoutPrecommit: time.Second, TimeoutDelta: time.Second, RetryInterval: time.Second}
+	if e.m, err = federation.New(e.fed); err != nil {
+		t.Fatalf("federation.New()=%v", err)
+	}
+	return e, props, votes
+}
+
+// TestBFTEngineDecidesAloneAndWaitsTheInterval drives the BFT engine of a
+// one-caretaker network in virtual time: a pending transaction is
+// proposed, voted, decided and committed with our precommit as its commit;
+// the next block waits for the genesis block interval.
+func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
+	key := newKey(t, 9)
+	g := genesis.Dev("bft-solo", key, time.Unix(1_700_000_000, 0))
+	g.Params.BlockIntervalMS = 500
+	dir, walPath := t.TempDir(), filepath.Join(t.TempDir(), walFileName)
+	warmStore(t, dir, g)
+	alice := newKey(t, 1)
+	synctest.Test(t, func(t *testing.T) {
+		st, err := ledger.OpenStore(dir, ledger.StoreOptions{}) // in the bubble: Badger's goroutines too
+		if err != nil {
+			t.Fatalf("OpenStore()=%v", err)
+		}
+		defer st.Close()
+		e, props, votes := soloBFT(t, st, g, key, walPath)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+
+		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 0, 1))); err != nil {
+			t.Fatalf("backlog.Add()=%v", err)
+		}
+		waitStore(t, st, 1)
+		c, err := st.Commit(1)
+		if err != nil || len(c.Signatures) != 1 || c.Verify(g.ChainID, e.set.power, e.set.total) != nil {
+			t.Fatalf("Commit(1)=%+v, %v; want our precommit as a verifying commit", c, err)
+		}
+		if p, v := len(props.batchesRaw()), len(votes.batchesRaw()); p != 1 || v != 2 {
+			t.Fatalf("published %d proposals and %d votes, want 1 and 2", p, v)
+		}
+
+		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 1, 1))); err != nil {
+			t.Fatalf("backlog.Add()=%v", err)
+		}
+		synctest.Wait()
+		if h := st.Height(); h != 1 {
+			t.Fatalf("height %d before the block interval passed, want 1", h)
+		}
+		time.Sleep(genesisInterval(g)) // virtual time
+		waitStore(t, st, 2)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run()=%v", err)
+		}
+	})
+}
+
+// warmStore stores g's genesis block in dir, then reopens and reads it:
+// Badger's zstd coder is a package-level value made on first use, and it
+// must not be made inside a synctest bubble (a later bubble could not use
+// its channels).
+func warmStore(t *testing.T, dir string, g *genesis.Doc) {
+	t.Helper()
+	for range 2 {
+		st, err := ledger.OpenStore(dir, ledger.StoreOptions{})
+		if err != nil {
+			t.Fatalf("OpenStore()=%v", err)
+		}
+		if err := st.InitGenesis(g.Block()); err != nil {
+			t.Fatalf("InitGenesis()=%v", err)
+		}
+		if _, _, err := st.LatestBlock(); err != nil {
+			t.Fatalf("LatestBlock()=%v", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatalf("Close()=%v", err)
+		}
+	}
+}
+
+// waitStore waits in virtual time until st is at height h (Badger's file
+// I/O does not block durably, so a round may end before a write does).
+func waitStore(t *testing.T, st *ledger.Store, h uint64) {
+	t.Helper()
+	for range 1000 {
+		synctest.Wait()
+		if st.Height() >= h {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("store at height %d, want %d", st.Height(), h)
+}
+
+func (f *fakeTopic) batchesRaw() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.msgs
+}

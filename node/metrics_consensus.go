@@ -1,0 +1,105 @@
+package node
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipdb/ipdb-node/federation"
+	"github.com/ipdb/ipdb-node/p2p"
+)
+
+// consensusMetrics are the metrics of the BFT engine, gossip and block
+// sync.
+type consensusMetrics struct {
+	height      prometheus.Gauge
+	rounds      prometheus.Histogram
+	votes       *prometheus.CounterVec
+	verdicts    *prometheus.CounterVec
+	gossip      *prometheus.CounterVec
+	equivocated prometheus.Counter
+	synced      prometheus.Counter
+	relayed     prometheus.Counter
+}
+
+func newConsensusMetrics() *consensusMetrics {
+	return &consensusMetrics{
+		height: gauge("consensus_height", "Height the consensus machine is deciding."),
+		rounds: histogram("consensus_decision_round", "Round in which each height was decided.", prometheus.LinearBuckets(0, 1, 8)),
+		votes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "consensus_votes_total", Help: "Votes received from peers, by type."}, []string{"type"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "consensus_proposals_verified_total", Help: "Proposed blocks verified, by result."}, []string{"result"}),
+		gossip: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace,
+			Name: "gossip_messages_total", Help: "Gossip messages validated, by topic and verdict."}, []string{"topic", "verdict"}),
+		equivocated: counter("consensus_equivocations_total", "Double votes seen."),
+		synced:      counter("sync_blocks_total", "Blocks stored by block sync."),
+		relayed:     counter("consensus_votes_relayed_total", "Other caretakers' votes re-published on a retry timer."),
+	}
+}
+
+func (c *consensusMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.height, c.rounds, c.votes, c.verdicts, c.gossip, c.equivocated, c.synced, c.relayed}
+}
+
+// watchPeers adds the connected-peers gauge, read from count at each scrape.
+func (m *Metrics) watchPeers(count func() int) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "p2p_peers",
+		Help: "Connected libp2p peers."}, func() float64 { return float64(count()) }))
+}
+
+func (m *Metrics) consensusHeight(h uint64) {
+	if m != nil {
+		m.cons.height.Set(float64(h))
+	}
+}
+
+func (m *Metrics) decided(round uint32) {
+	if m != nil {
+		m.cons.rounds.Observe(float64(round))
+	}
+}
+
+func (m *Metrics) vote(t federation.VoteType) {
+	if m != nil {
+		m.cons.votes.WithLabelValues(t.String()).Inc()
+	}
+}
+
+func (m *Metrics) relayed(n int) {
+	if m != nil {
+		m.cons.relayed.Add(float64(n))
+	}
+}
+
+func (m *Metrics) verdict(valid bool) {
+	if m == nil {
+		return
+	}
+	r := "invalid"
+	if valid {
+		r = "valid"
+	}
+	m.cons.verdicts.WithLabelValues(r).Inc()
+}
+
+func (m *Metrics) gossip(topic string, v p2p.Verdict) {
+	if m == nil {
+		return
+	}
+	names := map[p2p.Verdict]string{p2p.Accept: "accept", p2p.Reject: "reject", p2p.Ignore: "ignore"}
+	m.cons.gossip.WithLabelValues(topic, names[v]).Inc()
+}
+
+func (m *Metrics) equivocation() {
+	if m != nil {
+		m.cons.equivocated.Inc()
+	}
+}
+
+func (m *Metrics) synced(n int) {
+	if m != nil {
+		m.cons.synced.Add(float64(n))
+	}
+}

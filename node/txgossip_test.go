@@ -1,0 +1,135 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/p2p"
+)
+
+// fakeTopic records published messages.
+type fakeTopic struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+func (f *fakeTopic) Publish(_ context.Context, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, data)
+	return nil
+}
+
+// batches returns the sizes of the batches published so far.
+func (f *fakeTopic) batches(t *testing.T) []int {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]int, len(f.msgs))
+	for i, m := range f.msgs {
+		txs, err := decodeTxBatch(m)
+		if err != nil {
+			t.Fatalf("published batch %d: %v", i, err)
+		}
+		out[i] = len(txs)
+	}
+	return out
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTxGossipBatchesAndRegossips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		topic := &fakeTopic{}
+		bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 100, 1<<20, 100)
+		g := newTxGossip("self", time.Second, bl, slog.New(slog.DiscardHandler), nil)
+		g.topic = topic
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- g.run(ctx) }()
+
+		for i := range 3 {
+			g.enqueue([]byte{'{', byte('a' + i), '}'})
+		}
+		synctest.Wait()
+		if got := topic.batches(t); len(got) != 0 {
+			t.Fatalf("published %v before the flush interval, want nothing", got)
+		}
+		time.Sleep(gossipFlush) // virtual time
+		synctest.Wait()
+		if got := topic.batches(t); !equalInts(got, []int{3}) {
+			t.Fatalf("batches %v after the flush interval, want [3]", got)
+		}
+		for range MaxGossipBatch {
+			g.enqueue([]byte("{}"))
+		}
+		synctest.Wait()
+		if got := topic.batches(t); !equalInts(got, []int{3, MaxGossipBatch}) {
+			t.Fatalf("batches %v after a full batch, want [3 %d] at once", got, MaxGossipBatch)
+		}
+
+		tx := createTx(t, newKey(t, 1), 0, 1) // tx gossip does not look at the fake ones above
+		if err := bl.Add(verify(t, tx)); err != nil {
+			t.Fatalf("backlog.Add()=%v", err)
+		}
+		time.Sleep(2 * time.Second) // two retry intervals: the pending tx is published again
+		synctest.Wait()
+		if got := topic.batches(t); len(got) < 3 || got[len(got)-1] != 1 {
+			t.Fatalf("batches %v, want the pending transaction published again", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run()=%v", err)
+		}
+	})
+}
+
+func TestTxGossipValidate(t *testing.T) {
+	owner := newKey(t, 1)
+	create := createTx(t, owner, 0, 1)
+	other := createTx(t, owner, 1, 1)
+	bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 100, 1<<20, 100)
+	g := newTxGossip("self", time.Second, bl, slog.New(slog.DiscardHandler), nil)
+	tampered := []byte(string(other.Canonical()))
+	tampered[len(tampered)-3] ^= 1
+	for _, tc := range []struct {
+		name string
+		from string
+		data []byte
+		want p2p.Verdict
+		pend int
+	}{
+		{"own batch", "self", []byte("not even cbor"), p2p.Accept, 0},
+		{"valid", "peer", encodeTxBatch([][]byte{create.Canonical()}), p2p.Accept, 1},
+		{"duplicate", "peer", encodeTxBatch([][]byte{create.Canonical()}), p2p.Accept, 1},
+		{"malformed", "peer", []byte{0xff}, p2p.Reject, 1},
+		{"invalid tx", "peer", encodeTxBatch([][]byte{tampered}), p2p.Reject, 1},
+		{"not json", "peer", encodeTxBatch([][]byte{[]byte("x")}), p2p.Reject, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := g.validate(t.Context(), peer.ID(tc.from), tc.data); got != tc.want {
+				t.Fatalf("validate()=%v, want %v", got, tc.want)
+			}
+			if n, _ := bl.Stats(); n != tc.pend {
+				t.Fatalf("backlog holds %d, want %d", n, tc.pend)
+			}
+		})
+	}
+}
