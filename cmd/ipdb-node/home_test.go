@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -234,11 +235,18 @@ func TestKeysCommands(t *testing.T) {
 	h := filepath.Join(dir, "home")
 	mustRunCLI(t, "init", "--home", h)
 	key, _, _ := home{h}.loadKey()
-	if got := mustRunCLI(t, "keys", "show", "--home", h); got != key.PublicBase58()+"\n" {
-		t.Fatalf("keys show printed %q, want %s", got, key.PublicBase58())
+	nk, err := home{h}.loadNodeKey()
+	if err != nil {
+		t.Fatalf("loadNodeKey()=%v", err)
 	}
-	if got := mustRunCLI(t, "keys", "show", "--home", h, "--json"); !strings.Contains(got, `"public_key": "`+key.PublicBase58()+`"`) {
-		t.Fatalf("keys show --json printed %q", got)
+	want := "public_key " + key.PublicBase58() + "\npeer_id    " + nk.id.String() + "\n"
+	if got := mustRunCLI(t, "keys", "show", "--home", h); got != want {
+		t.Fatalf("keys show printed %q, want %q", got, want)
+	}
+	var shown keysShowJSON
+	out = mustRunCLI(t, "keys", "show", "--home", h, "--json")
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.PublicKey != key.PublicBase58() || shown.PeerID != nk.id.String() {
+		t.Fatalf("keys show --json printed %q (%v), want the public key %s and peer id %s", out, err, key.PublicBase58(), nk.id)
 	}
 }
 

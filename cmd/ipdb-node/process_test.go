@@ -39,11 +39,17 @@ type process struct {
 	exited chan error
 }
 
-// startProcess starts the binary on home and waits for its banner.
+// startProcess starts the binary on home, on a free HTTP port, and waits
+// for its banner.
 func startProcess(t *testing.T, bin, home string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin, "start", "--home", home, "--http", "127.0.0.1:0"), stderr: newLineWriter(),
-		exited: make(chan error, 1)}
+	return startProcessArgs(t, bin, "start", "--home", home, "--http", "127.0.0.1:0")
+}
+
+// startProcessArgs starts the binary with args and waits for its banner.
+func startProcessArgs(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), stderr: newLineWriter(), exited: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -77,7 +77,7 @@ func newRootCmd(a *app) *cobra.Command {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newInitCmd(a), newStartCmd(a), newStatusCmd(a), newVersionCmd(a),
-		newKeysCmd(a), newTxCmd(a), newExportCmd(a), newConfigCmd(a), newBenchCmd(a))
+		newKeysCmd(a), newTestnetCmd(a), newTxCmd(a), newExportCmd(a), newConfigCmd(a), newBenchCmd(a))
 	return root
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,8 @@ import (
 // startFlags are the flags of `ipdb-node start` that override config.toml.
 type startFlags struct {
 	http, logLevel, logFormat string
+	p2p                       []string // [p2p] listen
+	follow                    bool     // role follower
 }
 
 // newStartCmd returns `ipdb-node start`.
@@ -37,6 +40,8 @@ func newStartCmd(a *app) *cobra.Command {
 	c.Flags().StringVar(&f.http, "http", "", "HTTP API address host:port (overrides [http] addr; port 0 picks a free port)")
 	c.Flags().StringVar(&f.logLevel, "log-level", "", "lowest log level: debug, info, warn or error (overrides [log] level)")
 	c.Flags().StringVar(&f.logFormat, "log-format", "", "log format: text or json (overrides [log] format)")
+	c.Flags().StringArrayVar(&f.p2p, "p2p", nil, "libp2p listen multiaddr, such as /ip4/0.0.0.0/tcp/26656 (repeatable; overrides [p2p] listen)")
+	c.Flags().BoolVar(&f.follow, "follow", false, "run as a non-voting follower (overrides role)")
 	return c
 }
 
@@ -59,9 +64,12 @@ func (a *app) startLocked(ctx context.Context, h home, f startFlags, cmd *cobra.
 	if err != nil {
 		return err
 	}
+	if empty && f.follow {
+		return fmt.Errorf("no node in %s to start as a follower; make one with `ipdb-node init --follow --genesis FILE --peer MULTIADDR --home %s`", h.dir, h.dir)
+	}
 	if empty {
 		fmt.Fprintf(a.stdout, "no node in %s yet: making a single-caretaker development network\n", h.dir)
-		if err := initLocked(h, defaultChainID, false, a.stdout); err != nil {
+		if err := initLocked(h, initOptions{chainID: defaultChainID}, a.stdout); err != nil {
 			return err
 		}
 	}
@@ -100,14 +108,23 @@ func (a *app) nodeOptions(h home, f startFlags, cmd *cobra.Command) (node.Option
 	if err != nil {
 		return node.Options{}, "", err
 	}
-	return node.Options{
+	nk, made, err := h.ensureNodeKey()
+	if err != nil {
+		return node.Options{}, "", err
+	}
+	if made {
+		warning = strings.TrimPrefix(warning+"; the home had no libp2p node key: made "+h.nodeKeyPath()+", peer id "+nk.id.String(), "; ")
+	}
+	o := node.Options{
 		Config:  cfg,
 		DataDir: h.path(dataDir),
 		Genesis: doc,
 		Key:     key,
 		Logger:  node.NewLogger(a.stderr, cfg.Log),
 		Version: a.build.Version,
-	}, warning, nil
+	}
+	setP2PKey(&o, nk)
+	return o, warning, nil
 }
 
 // applyStartFlags overrides cfg with the flags given and validates the
@@ -123,8 +140,14 @@ func applyStartFlags(cfg node.Config, f startFlags, cmd *cobra.Command) (node.Co
 	if flags.Changed("log-format") {
 		cfg.Log.Format = f.logFormat
 	}
+	if flags.Changed("p2p") {
+		cfg.P2P.Listen = f.p2p
+	}
+	if f.follow {
+		cfg.Role = node.RoleFollower
+	}
 	if err := cfg.Validate(); err != nil {
-		return node.Config{}, fmt.Errorf("flags --http, --log-level, --log-format: %w", err)
+		return node.Config{}, fmt.Errorf("flags --http, --p2p, --follow, --log-level, --log-format: %w", err)
 	}
 	return cfg, nil
 }

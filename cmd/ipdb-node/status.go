@@ -47,7 +47,7 @@ func newStatusCmd(a *app) *cobra.Command {
 	return c
 }
 
-// writeStatus writes st as aligned lines.
+// writeStatus writes st as aligned lines, then one line per peer.
 func writeStatus(w io.Writer, base string, st node.Status) error {
 	latest := st.LatestBlock
 	if !st.LatestTime.IsZero() {
@@ -66,6 +66,13 @@ func writeStatus(w io.Writer, base string, st node.Status) error {
 	var b strings.Builder
 	for _, l := range lines {
 		fmt.Fprintf(&b, "%-13s %s\n", l[0], l[1])
+	}
+	for _, p := range st.PeerList {
+		role := "follower"
+		if p.Caretaker {
+			role = "caretaker"
+		}
+		fmt.Fprintf(&b, "  %s %-9s height %d score %.2f %s\n", p.ID, role, p.Height, p.Score, p.Addr)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

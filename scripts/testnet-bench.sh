@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# testnet-bench.sh: committed tx/s and commit latency of a local ipdb-node
+# testnet under load, then how fast a new follower syncs the chain.
+#
+# It builds ipdb-node, writes a fresh testnet (NODES caretakers and one
+# follower) into a temporary directory, starts the caretakers, and runs
+# `ipdb-node bench` with its POSTs spread round-robin over every caretaker's
+# API. Then it starts the follower, which has no blocks, and reports how
+# long it took to reach the caretakers' height (blocks/s). Every process it
+# starts is stopped on exit and the directory removed (KEEP=1 keeps it).
+#
+# Settings (environment):
+#   NODES     caretakers (4)              RATE      offered tx/s (3000)
+#   DURATION  load duration (20s)         SIZE      bytes per tx (250)
+#   WORKERS   POSTs in flight (256)       PARAMS    extra --param flags ("")
+#   LOG_LEVEL node log level (warn)       KEEP      1 keeps the directory
+set -euo pipefail
+
+NODES=${NODES:-4}
+RATE=${RATE:-3000}
+DURATION=${DURATION:-20s}
+SIZE=${SIZE:-250}
+WORKERS=${WORKERS:-256}
+PARAMS=${PARAMS:-}
+LOG_LEVEL=${LOG_LEVEL:-warn}
+KEEP=${KEEP:-0}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "$KEEP" = 1 ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+
+bin=$dir/ipdb-node
+(cd "$root" && go build -o "$bin" ./cmd/ipdb-node)
+# shellcheck disable=SC2086
+"$bin" testnet --nodes "$NODES" --followers 1 --out "$dir/net" $PARAMS >/dev/null
+
+# api I prints the HTTP address of home I of testnet.json (0-based).
+api() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]['http'])" "$dir/net/testnet.json" "$1"; }
+
+height() { curl -fsS "http://$1/api/v1/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['height'])"; }
+
+wait_up() {
+	for _ in $(seq 1 300); do
+		if curl -fsS "http://$1/api/v1/status" >/dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	echo "node at $1 did not come up" >&2
+	return 1
+}
+
+for i in $(seq 0 $((NODES - 1))); do
+	sed -i "s/^level = .*/level = \"$LOG_LEVEL\"/" "$dir/net/node$i/config.toml" || true
+	"$bin" start --home "$dir/net/node$i" >"$dir/node$i.log" 2>&1 &
+	pids+=($!)
+done
+apis=()
+for i in $(seq 0 $((NODES - 1))); do
+	a=$(api "$i")
+	wait_up "$a"
+	apis+=("http://$a")
+done
+echo "== load: $RATE tx/s offered for $DURATION over ${#apis[@]} caretakers"
+"$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
+	--size "$SIZE" --workers "$WORKERS" | tail -3
+
+target=$(height "${apis[0]#http://}")
+fa=$(api "$NODES")
+echo "== sync: a new follower catches up to height $target"
+start=$(date +%s.%N)
+"$bin" start --home "$dir/net/follower0" >"$dir/follower0.log" 2>&1 &
+pids+=($!)
+wait_up "$fa"
+while [ "$(height "$fa")" -lt "$target" ]; do sleep 0.05; done
+end=$(date +%s.%N)
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'synced {sys.argv[3]} blocks in {t:.2f} s: {int(sys.argv[3])/t:.1f} blocks/s')" "$start" "$end" "$target"
