@@ -287,12 +287,15 @@ func (e *bftEngine) dispatch(msg any) error {
 }
 
 // txsAvailable tells the machine there is something to propose, once the
-// block interval has passed and transactions wait.
+// block interval has passed and transactions wait, or at once when a full
+// block's worth waits (as the solo engine does): under load the interval
+// would only add its length to every height.
 func (e *bftEngine) txsAvailable() error {
-	if !e.gateOpen || !e.started {
+	if !e.started {
 		return nil
 	}
-	if n, _ := e.app.backlog.Pending(); n == 0 {
+	n, _ := e.app.backlog.Pending()
+	if n == 0 || (!e.gateOpen && n < e.maxTxs) {
 		return nil
 	}
 	return e.step(federation.TxsAvailable{Height: e.height.Load()})

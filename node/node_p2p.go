@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/ipdb/ipdb-node/federation"
 	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
 )
 
@@ -59,7 +58,7 @@ func (n *Node) startP2P(o *Options, set *caretakerSet) error {
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
 	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, log: n.log}
 	ver := &verifier{store: n.store, backlog: n.backlog, set: set, fetch: fetch,
-		maxTxs: int(min(o.Genesis.Params.MaxBlockTxs, uint64(o.Config.Block.MaxTxs)))}
+		maxTxs: int(min(o.Genesis.Params.MaxBlockTxs, ledger.MaxBlockTxs))} // the network's rule, not our config's
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,
 		log: n.log.With("component", "sync"), metrics: n.metrics}
 	host.Handle(reqTxs, MaxFetchRequestBytes, fetch.serve)
@@ -84,7 +83,7 @@ func (n *Node) startP2P(o *Options, set *caretakerSet) error {
 func (n *Node) newBFTEngine(o *Options, set *caretakerSet, ver *verifier, bs *blockSync) (*bftEngine, error) {
 	c := o.Config.Consensus
 	e := &bftEngine{app: n.app, set: set, selfPeer: n.host.ID(), log: n.log.With("component", "consensus"), metrics: n.metrics,
-		verifier: ver, sync: bs, interval: genesisInterval(o.Genesis), maxTxs: ver.maxTxs,
+		verifier: ver, sync: bs, interval: genesisInterval(o.Genesis), maxTxs: min(ver.maxTxs, o.Config.Block.MaxTxs),
 		inbox: make(chan any, engineInbox), stop: make(chan struct{}), kick: make(chan struct{}, 1),
 		timers: make(map[federation.Timer]*time.Timer)}
 	e.fed = federation.Config{TimeoutPropose: c.TimeoutPropose.Duration, TimeoutPrevote: c.TimeoutPrevote.Duration,
@@ -116,8 +115,7 @@ func genesisInterval(g *genesis.Doc) time.Duration {
 
 // joinTxs joins the transaction topic alone (a single caretaker's node).
 func joinTxs(h *p2p.Host, g *txGossip) (publisher, error) {
-	t, err := join(h, p2p.TopicConfig{Name: topicTxs, MaxBytes: MaxGossipBatchBytes, Validate: g.validate,
-		Handle: func(peer.ID, []byte) {}})
+	t, err := join(h, g.topicConfig())
 	if err != nil {
 		return nil, fmt.Errorf("join %s: %w", topicTxs, err)
 	}

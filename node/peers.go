@@ -152,8 +152,7 @@ func joinTopics(h *p2p.Host, e *bftEngine, g *txGossip) (*consensusNet, error) {
 		CaretakersOnly: true, Validate: e.validateVote, Handle: e.handleVote}); err != nil {
 		return nil, fmt.Errorf("join %s: %w", topicVotes, err)
 	}
-	if n.txs, err = join(h, p2p.TopicConfig{Name: topicTxs, MaxBytes: MaxGossipBatchBytes,
-		Validate: g.validate, Handle: func(peer.ID, []byte) {}}); err != nil {
+	if n.txs, err = join(h, g.topicConfig()); err != nil {
 		return nil, fmt.Errorf("join %s: %w", topicTxs, err)
 	}
 	return n, nil

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -29,6 +31,23 @@ const regossipBatches = 4
 // when we propose).
 const gossipQueue = 16 * MaxGossipBatch
 
+// gossipValidators bounds the transaction batches validated at once, and
+// gossipVerifiers the goroutines checking one batch's signatures: with one
+// of each, gossip takes at most one core, so that proposals and votes are
+// never starved by a flood of transactions (on the 2-core test machine a
+// 4-node testnet stalled in round changes without this bound). Batches
+// beyond it are dropped unjudged; their transactions reach the proposer
+// anyway, or are fetched when a proposal names them.
+const (
+	gossipValidators = 1
+	gossipVerifiers  = 1
+)
+
+// seenGossip bounds the digests of transactions remembered as already
+// verified, so that a transaction gossiped again (by re-gossip, or by
+// several peers) is not verified again: about 40 bytes each.
+const seenGossip = 1 << 17
+
 // txGossip batches and publishes accepted transactions, and validates
 // received batches. enqueue and validate are safe for concurrent use; run
 // is its one goroutine.
@@ -38,17 +57,20 @@ type txGossip struct {
 	topic   publisher     // set once joined, before run
 	backlog *backlog
 	queue   chan []byte
+	seen    *seenSet
 	log     *slog.Logger
 	metrics *Metrics
 }
 
 func newTxGossip(self peer.ID, retry time.Duration, b *backlog, log *slog.Logger, m *Metrics) *txGossip {
-	return &txGossip{self: self, retry: retry, backlog: b, queue: make(chan []byte, gossipQueue), log: log, metrics: m}
+	return &txGossip{self: self, retry: retry, backlog: b, queue: make(chan []byte, gossipQueue),
+		seen: newSeenSet(seenGossip), log: log, metrics: m}
 }
 
 // enqueue schedules an accepted transaction's canonical bytes for
 // publishing; it never blocks.
 func (g *txGossip) enqueue(canonical []byte) {
+	g.seen.add(canonical)
 	select {
 	case g.queue <- canonical:
 	default:
@@ -140,9 +162,13 @@ func (g *txGossip) admit(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
-	vtxs, err := verifyAll(ctx, raws, nil)
+	raws = g.seen.unseen(raws)
+	vtxs, err := verifyAllWith(ctx, raws, nil, gossipVerifiers)
 	if err != nil {
 		return err
+	}
+	for _, raw := range raws {
+		g.seen.add(raw)
 	}
 	for _, v := range vtxs {
 		if err := g.backlog.Add(v); err != nil && !isInvalid(err) && !errors.Is(err, ErrBacklogFull) {
@@ -150,4 +176,55 @@ func (g *txGossip) admit(ctx context.Context, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// topicConfig is the "txs" topic: anyone may publish, g validates.
+func (g *txGossip) topicConfig() p2p.TopicConfig {
+	return p2p.TopicConfig{Name: topicTxs, MaxBytes: MaxGossipBatchBytes, Validate: g.validate,
+		Handle: func(peer.ID, []byte) {}, Concurrency: gossipValidators}
+}
+
+// seenSet remembers the SHA-256 digests of the last max transactions'
+// canonical bytes, oldest forgotten first. It is safe for concurrent use.
+type seenSet struct {
+	mu   sync.Mutex // guards all below
+	set  map[[32]byte]struct{}
+	ring [][32]byte
+	next int
+}
+
+func newSeenSet(max int) *seenSet {
+	return &seenSet{set: make(map[[32]byte]struct{}, max), ring: make([][32]byte, 0, max)}
+}
+
+// add remembers raw.
+func (s *seenSet) add(raw []byte) {
+	d := sha256.Sum256(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.set[d]; ok {
+		return
+	}
+	if len(s.ring) < cap(s.ring) {
+		s.ring = append(s.ring, d)
+	} else {
+		delete(s.set, s.ring[s.next])
+		s.ring[s.next] = d
+		s.next = (s.next + 1) % len(s.ring)
+	}
+	s.set[d] = struct{}{}
+}
+
+// unseen returns the transactions of raws not remembered, in order; raws
+// itself is not changed.
+func (s *seenSet) unseen(raws [][]byte) [][]byte {
+	out := make([][]byte, 0, len(raws))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range raws {
+		if _, ok := s.set[sha256.Sum256(r)]; !ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -133,3 +133,20 @@ func TestTxGossipValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestSeenSet checks that the set filters what it remembers, keeps the
+// order of the rest, and forgets the oldest beyond its bound.
+func TestSeenSet(t *testing.T) {
+	s := newSeenSet(2)
+	a, b, c := []byte("a"), []byte("b"), []byte("c")
+	s.add(a)
+	if got := s.unseen([][]byte{c, a, b}); len(got) != 2 || string(got[0]) != "c" || string(got[1]) != "b" {
+		t.Fatalf("unseen()=%q, want [c b]", got)
+	}
+	s.add(a) // again: no second slot
+	s.add(b)
+	s.add(c) // forgets a
+	if got := s.unseen([][]byte{a, b, c}); len(got) != 1 || string(got[0]) != "a" {
+		t.Fatalf("unseen() after overflow=%q, want [a]", got)
+	}
+}

@@ -173,10 +173,15 @@ func (v *verifier) execute(prev, b *ledger.Block, vtxs []*ledger.VerifiedTx) ([]
 // nil). Errors wrap ErrInvalidProposal or are the ledger's
 // (*ledger.ValidationError, *ledger.JSONError).
 func verifyAll(ctx context.Context, raws [][]byte, want []cid.Cid) ([]*ledger.VerifiedTx, error) {
+	return verifyAllWith(ctx, raws, want, runtime.GOMAXPROCS(0))
+}
+
+// verifyAllWith is verifyAll on at most workers goroutines.
+func verifyAllWith(ctx context.Context, raws [][]byte, want []cid.Cid, workers int) ([]*ledger.VerifiedTx, error) {
 	out := make([]*ledger.VerifiedTx, len(raws))
 	var next atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
-	for range min(runtime.GOMAXPROCS(0), len(raws)) {
+	for range min(workers, len(raws)) {
 		g.Go(func() error {
 			for i := int(next.Add(1) - 1); i < len(raws) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				vt, err := verifyOne(raws[i], i, want)

@@ -52,6 +52,10 @@ type TopicConfig struct {
 	CaretakersOnly bool      // authors outside SetCaretakers are Rejected before Validate runs
 	Validate       Validator // nil = Accept
 	Handle         Handler   // nil = messages are validated and relayed only
+	// Concurrency bounds how many of the topic's messages are validated at
+	// once (0: gossipsub's default, 1024). Messages beyond it are dropped
+	// unjudged, so that a heavy topic cannot take the CPU from the others.
+	Concurrency int
 }
 
 // Topic is a joined gossip topic.
@@ -101,7 +105,11 @@ func (h *Host) checkTopicConfig(tc TopicConfig) error {
 // joinLocked does the pubsub work of Join; h.mu is held.
 func (h *Host) joinLocked(tc TopicConfig) (*Topic, error) {
 	t := &Topic{h: h, cfg: tc, name: h.protocolName(tc.Name)}
-	err := h.ps.RegisterTopicValidator(t.name, t.validate, pubsub.WithValidatorTimeout(validateTimeout))
+	opts := []pubsub.ValidatorOpt{pubsub.WithValidatorTimeout(validateTimeout)}
+	if tc.Concurrency > 0 {
+		opts = append(opts, pubsub.WithValidatorConcurrency(tc.Concurrency))
+	}
+	err := h.ps.RegisterTopicValidator(t.name, t.validate, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("register validator %s: %w", t.name, err)
 	}

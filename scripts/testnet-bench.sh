@@ -14,6 +14,8 @@
 #   DURATION  load duration (20s)         SIZE      bytes per tx (250)
 #   WORKERS   POSTs in flight (256)       PARAMS    extra --param flags ("")
 #   LOG_LEVEL node log level (warn)       KEEP      1 keeps the directory
+#   MAX_TXS   transactions per block: genesis max_block_txs and [block]
+#             max_txs of every home (1000)
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -24,6 +26,7 @@ WORKERS=${WORKERS:-256}
 PARAMS=${PARAMS:-}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 KEEP=${KEEP:-0}
+MAX_TXS=${MAX_TXS:-1000}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -38,7 +41,7 @@ trap cleanup EXIT
 bin=$dir/ipdb-node
 (cd "$root" && go build -o "$bin" ./cmd/ipdb-node)
 # shellcheck disable=SC2086
-"$bin" testnet --nodes "$NODES" --followers 1 --out "$dir/net" $PARAMS >/dev/null
+"$bin" testnet --nodes "$NODES" --followers 1 --out "$dir/net" --param "max_block_txs=$MAX_TXS" $PARAMS >/dev/null
 
 # api I prints the HTTP address of home I of testnet.json (0-based).
 api() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]['http'])" "$dir/net/testnet.json" "$1"; }
@@ -55,7 +58,8 @@ wait_up() {
 }
 
 for i in $(seq 0 $((NODES - 1))); do
-	sed -i "s/^level = .*/level = \"$LOG_LEVEL\"/" "$dir/net/node$i/config.toml" || true
+	# [block] max_txs is the first max_txs key of the file.
+	sed -i -e "s/^level = .*/level = \"$LOG_LEVEL\"/" -e "0,/^max_txs = .*/s//max_txs = $MAX_TXS/" "$dir/net/node$i/config.toml"
 	"$bin" start --home "$dir/net/node$i" >"$dir/node$i.log" 2>&1 &
 	pids+=($!)
 done
