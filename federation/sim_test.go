@@ -22,8 +22,8 @@ const (
 var (
 	simSeeds    = flag.Int("sim.seeds", 0, "number of TestAgreement seeds (0: 500, or 50 with -short)")
 	simFirst    = flag.Int64("sim.first", 0, "first TestAgreement seed")
-	simAhead    = flag.Bool("sim.ahead", false, "the byzantine node also signs votes for later rounds (fed-bugs.md B4)")
-	simWithhold = flag.Bool("sim.withhold", false, "the byzantine node never sends half its peers its real messages (fed-bugs.md B5)")
+	simAhead    = flag.Bool("sim.ahead", false, "the byzantine node also signs votes for later rounds (design.md, Known limits)")
+	simWithhold = flag.Bool("sim.withhold", false, "the byzantine node never sends half its peers its real messages (design.md, Known limits)")
 	simRelay    = flag.Bool("sim.relay", false, "honest nodes relay others' recent votes on retry (gossip vote catch-up)")
 )
 
@@ -92,7 +92,7 @@ func TestSimulatorCatchesFaults(t *testing.T) {
 	}
 }
 
-// TestWithholdingNeedsRelay pins fed-bugs.md B5: a byzantine node that never
+// TestWithholdingNeedsRelay pins the withheld-votes limit of design.md: a byzantine node that never
 // sends some peers its real prevote stalls seed 480 forever, unless honest
 // nodes relay the votes of others they received (gossip vote catch-up).
 // If the federation core ever closes B5 by itself, the first case fails:
