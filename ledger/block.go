@@ -318,6 +318,21 @@ type cborModes struct {
 var dagCBOR = newDAGCBOR()
 
 func newDAGCBOR() cborModes {
+	enc, dec, err := CBORModes(maxCBORNesting, MaxBlockTxs, maxCBORMapPairs)
+	if err != nil {
+		panic("ledger: invalid constant dag-cbor options: " + err.Error())
+	}
+	return cborModes{enc: enc, dec: dec}
+}
+
+// CBORModes returns the strict DAG-CBOR encoder and decoder of blocks, for
+// any wire message that should be read as strictly: length-first sorted
+// keys and no indefinite lengths when encoding; when decoding, duplicate
+// keys, unknown fields, case-folded field names, invalid UTF-8, NaN and
+// Infinity are refused, and nesting, array lengths and map sizes are
+// bounded by the arguments. It fails only for bounds out of the codec's
+// range. Both modes are immutable and safe for concurrent use.
+func CBORModes(maxNesting, maxArray, maxMapPairs int) (cbor.EncMode, cbor.DecMode, error) {
 	enc, err := cbor.EncOptions{
 		Sort:          cbor.SortLengthFirst,
 		IndefLength:   cbor.IndefLengthForbidden,
@@ -325,13 +340,13 @@ func newDAGCBOR() cborModes {
 		TagsMd:        cbor.TagsAllowed,
 	}.EncMode()
 	if err != nil {
-		panic("ledger: invalid constant dag-cbor encoder options: " + err.Error())
+		return nil, nil, err
 	}
 	dec, err := cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   maxCBORNesting,
-		MaxArrayElements:  MaxBlockTxs,
-		MaxMapPairs:       maxCBORMapPairs,
+		MaxNestedLevels:   maxNesting,
+		MaxArrayElements:  maxArray,
+		MaxMapPairs:       maxMapPairs,
 		IndefLength:       cbor.IndefLengthForbidden,
 		TagsMd:            cbor.TagsAllowed,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
@@ -340,10 +355,7 @@ func newDAGCBOR() cborModes {
 		NaN:               cbor.NaNDecodeForbidden,
 		Inf:               cbor.InfDecodeForbidden,
 	}.DecMode()
-	if err != nil {
-		panic("ledger: invalid constant dag-cbor decoder options: " + err.Error())
-	}
-	return cborModes{enc: enc, dec: dec}
+	return enc, dec, err
 }
 
 // Causes wrapped, after ErrMalformedCBOR, by decoding errors.

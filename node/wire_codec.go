@@ -5,6 +5,8 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/ipfs/go-cid"
+
+	"github.com/ipdb/ipdb-node/ledger"
 )
 
 // The CBOR codec of the node's peer messages (votes, proposals, gossip
@@ -20,6 +22,9 @@ const wireMaxNesting = 6
 // wireMaxArray bounds any array: the transactions of one block.
 const wireMaxArray = MaxFetchTxs
 
+// wireMaxMapPairs bounds a map: the fields of one message.
+const wireMaxMapPairs = 16
+
 // wireModes holds an encoder and a decoder; both are immutable and safe for
 // concurrent use.
 type wireModes struct {
@@ -32,29 +37,9 @@ type wireModes struct {
 var wireCBOR = newWireCBOR()
 
 func newWireCBOR() wireModes {
-	enc, err := cbor.EncOptions{
-		Sort:          cbor.SortLengthFirst,
-		IndefLength:   cbor.IndefLengthForbidden,
-		NilContainers: cbor.NilContainerAsEmpty,
-		TagsMd:        cbor.TagsAllowed,
-	}.EncMode()
+	enc, dec, err := ledger.CBORModes(wireMaxNesting, wireMaxArray, wireMaxMapPairs)
 	if err != nil {
-		panic("node: invalid constant cbor encoder options: " + err.Error())
-	}
-	dec, err := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   wireMaxNesting,
-		MaxArrayElements:  wireMaxArray,
-		MaxMapPairs:       16,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsAllowed,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-		NaN:               cbor.NaNDecodeForbidden,
-		Inf:               cbor.InfDecodeForbidden,
-	}.DecMode()
-	if err != nil {
-		panic("node: invalid constant cbor decoder options: " + err.Error())
+		panic("node: invalid constant cbor options: " + err.Error())
 	}
 	return wireModes{enc: enc, dec: dec}
 }
