@@ -175,6 +175,10 @@ type LogConfig struct {
 type MetricsConfig struct {
 	// Enabled serves Prometheus metrics at /metrics on the HTTP address.
 	Enabled bool `toml:"enabled"`
+	// PprofAddr is a host:port serving Go's runtime profiles at
+	// /debug/pprof/ on a listener of its own; empty (the default) serves
+	// none. Keep it on loopback: profiles reveal the process's internals.
+	PprofAddr string `toml:"pprof_addr"`
 }
 
 // Duration is a time.Duration written in TOML as a string such as "20ms" or
@@ -252,6 +256,9 @@ func (c Config) Validate() error {
 		between("stream.buffer", c.Stream.Buffer, 1, maxStreamBuffer),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
+	}
+	if c.Metrics.PprofAddr != "" {
+		errs = append(errs, checkAddr("metrics.pprof_addr", c.Metrics.PprofAddr))
 	}
 	errs = append(errs, c.P2P.validate()...)
 	errs = append(errs, c.Consensus.validate()...)

@@ -104,6 +104,9 @@ format = {{str .C.Log.Format}}
 [metrics]
 # Serve Prometheus metrics at /metrics on the HTTP address. Default {{.D.Metrics.Enabled}}.
 enabled = {{.C.Metrics.Enabled}}
+# host:port serving Go's runtime profiles at /debug/pprof/ (go tool pprof), on a
+# listener of its own; "" serves none. Keep it on loopback. Default {{str .D.Metrics.PprofAddr}}.
+pprof_addr = {{str .C.Metrics.PprofAddr}}
 `
 
 // renderBounds are the bounds the rendered comments state.

@@ -83,6 +83,7 @@ type Node struct {
 	wal        *wal      // a federated caretaker's consensus WAL, else nil
 	ln         net.Listener
 	srv        *http.Server
+	prof       *profiler // nil unless [metrics] pprof_addr is set
 
 	serving  atomic.Bool // Run is serving and not stopping
 	stopping atomic.Bool // Run is stopping or Close was called: Submit refuses
@@ -200,6 +201,11 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	}
 	n.ln = ln
 	n.srv = n.server()
+	if cfg.Metrics.PprofAddr != "" {
+		if n.prof, err = newProfiler(cfg.Metrics.PprofAddr, log); err != nil {
+			return nil, errors.Join(err, ln.Close(), n.closeP2P())
+		}
+	}
 	return n, nil
 }
 
@@ -242,6 +248,15 @@ func (n *Node) server() *http.Server {
 	}
 }
 
+// PprofAddr returns the address the profile server is bound to, or "" when
+// [metrics] pprof_addr is unset. It is safe for concurrent use.
+func (n *Node) PprofAddr() string {
+	if n.prof == nil {
+		return ""
+	}
+	return n.prof.ln.Addr().String()
+}
+
 // HTTPAddr returns the address the HTTP server is bound to, such as
 // "127.0.0.1:41234". It is safe for concurrent use.
 func (n *Node) HTTPAddr() string { return n.ln.Addr().String() }
@@ -274,6 +289,9 @@ func (n *Node) Run(ctx context.Context) error {
 	})
 	if n.gossip != nil {
 		g.Go(func() error { return n.gossip.run(gctx) })
+	}
+	if n.prof != nil {
+		g.Go(func() error { return n.prof.run(gctx) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -341,6 +359,9 @@ func (n *Node) closeResources() error {
 	lerr := n.closeP2P()
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		lerr = errors.Join(lerr, fmt.Errorf("http: close listener: %w", err))
+	}
+	if n.prof != nil {
+		lerr = errors.Join(lerr, n.prof.close())
 	}
 	if err := n.store.Close(); err != nil {
 		n.closeErr = errors.Join(lerr, fmt.Errorf("close store: %w", err))
