@@ -202,3 +202,26 @@ func all(n int) []int {
 	}
 	return out
 }
+
+// TestBlockLimitIsTheNetworks checks that our [block] max_txs caps only
+// the blocks we propose: blocks of others are valid up to the genesis
+// max_block_txs, whatever our config says.
+func TestBlockLimitIsTheNetworks(t *testing.T) {
+	g, keys := clusterGenesis(t, 4)
+	c := &cluster{t: t, gen: g, keys: keys}
+	o := c.options(0, nil)
+	o.Config.Block.MaxTxs = 3
+	n, err := New(o)
+	if err != nil {
+		t.Fatalf("New()=%v", err)
+	}
+	defer n.Close()
+	e, ok := n.engine.(*bftEngine)
+	if !ok {
+		t.Fatalf("engine is %T, want *bftEngine", n.engine)
+	}
+	if want := int(g.Params.MaxBlockTxs); e.verifier.maxTxs != want || e.maxTxs != 3 || n.backlog.signalAt != 3 {
+		t.Fatalf("verifier accepts %d, engine proposes %d, backlog signals at %d; want %d, 3, 3",
+			e.verifier.maxTxs, e.maxTxs, n.backlog.signalAt, want)
+	}
+}

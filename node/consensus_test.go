@@ -139,3 +139,47 @@ func (f *fakeTopic) batchesRaw() [][]byte {
 	defer f.mu.Unlock()
 	return f.msgs
 }
+
+// TestBFTEngineFullBlockSkipsTheInterval checks that a full block's worth
+// of pending transactions starts the next height at once instead of
+// waiting out the block interval.
+func TestBFTEngineFullBlockSkipsTheInterval(t *testing.T) {
+	key := newKey(t, 9)
+	g := genesis.Dev("bft-full", key, time.Unix(1_700_000_000, 0))
+	g.Params.BlockIntervalMS = 10_000
+	dir, walPath := t.TempDir(), filepath.Join(t.TempDir(), walFileName)
+	warmStore(t, dir, g)
+	alice := newKey(t, 1)
+	synctest.Test(t, func(t *testing.T) {
+		st, err := ledger.OpenStore(dir, ledger.StoreOptions{})
+		if err != nil {
+			t.Fatalf("OpenStore()=%v", err)
+		}
+		defer st.Close()
+		e, _, _ := soloBFT(t, st, g, key, walPath)
+		e.maxTxs = 2
+		e.app.backlog.signalAt = 2 // as assemble sets it: the most we propose
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+
+		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 0, 1))); err != nil {
+			t.Fatalf("backlog.Add()=%v", err)
+		}
+		waitStore(t, st, 1)
+		start := time.Now()
+		for i := 1; i <= 2; i++ {
+			if err := e.app.backlog.Add(verify(t, createTx(t, alice, i, 1))); err != nil {
+				t.Fatalf("backlog.Add()=%v", err)
+			}
+		}
+		waitStore(t, st, 2)
+		if waited := time.Since(start); waited >= genesisInterval(g) {
+			t.Fatalf("a full block waited %v, want less than the block interval %v", waited, genesisInterval(g))
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run()=%v", err)
+		}
+	})
+}

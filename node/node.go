@@ -176,7 +176,9 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	if cfg.Metrics.Enabled {
 		n.metrics = NewMetrics()
 	}
-	n.backlog = newBacklog(store, ledger.Checker{}, cfg.Backlog.MaxTxs, cfg.Backlog.MaxBytes, cfg.Block.MaxTxs)
+	// The backlog signals a full block's worth at the most we propose.
+	full := int(min(uint64(cfg.Block.MaxTxs), o.Genesis.Params.MaxBlockTxs))
+	n.backlog = newBacklog(store, ledger.Checker{}, cfg.Backlog.MaxTxs, cfg.Backlog.MaxBytes, full)
 	n.metrics.watchBacklog(n.backlog.Stats)
 	n.events = newEvents(n.metrics)
 	n.app = &ledgerApp{store: store, backlog: n.backlog, events: n.events, metrics: n.metrics,
