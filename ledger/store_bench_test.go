@@ -138,7 +138,7 @@ func BenchmarkValidateCommitBlock(b *testing.B) {
 	next := gen.next()
 	var cpu time.Duration
 	for b.Loop() {
-		start := processCPU()
+		start := ledgertest.ProcessCPU()
 		raw := next
 		batch := ledger.NewBatch(s, ledger.Checker{})
 		for _, v := range verifyAll(b, raw) {
@@ -147,7 +147,7 @@ func BenchmarkValidateCommitBlock(b *testing.B) {
 			}
 		}
 		chain.CommitChecked(batch.Checked())
-		cpu += processCPU() - start
+		cpu += ledgertest.ProcessCPU() - start
 		b.StopTimer()
 		next = gen.next()
 		b.StartTimer()
@@ -191,13 +191,13 @@ func readBenchStore(b *testing.B, blocks int) (*ledger.Store, []string) {
 func BenchmarkGetTx(b *testing.B) {
 	s, ids := readBenchStore(b, 20)
 	rng := rand.New(rand.NewPCG(1, 2))
-	start := processCPU()
+	start := ledgertest.ProcessCPU()
 	for b.Loop() {
 		if _, _, err := s.Tx(ids[rng.IntN(len(ids))]); err != nil {
 			b.Fatalf("Tx()=%v", err)
 		}
 	}
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(ledgertest.ProcessCPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkOutput reads outputs as the stateful check does for a TRANSFER
@@ -206,8 +206,8 @@ func BenchmarkGetTx(b *testing.B) {
 func BenchmarkOutput(b *testing.B) {
 	s, ids := readBenchStore(b, 20)
 	rng := rand.New(rand.NewPCG(1, 2))
-	start := processCPU()
-	defer func() { b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op") }()
+	start := ledgertest.ProcessCPU()
+	defer func() { b.ReportMetric(float64(ledgertest.ProcessCPU()-start)/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		id := ids[rng.IntN(len(ids))]
 		if ok, err := s.HasTx(id); !ok || err != nil {
@@ -225,7 +225,7 @@ func BenchmarkOutput(b *testing.B) {
 func BenchmarkSearchAssets(b *testing.B) {
 	s, _ := readBenchStore(b, 20)
 	var hits int
-	start := processCPU()
+	start := ledgertest.ProcessCPU()
 	for b.Loop() {
 		found, err := s.SearchAssets("wine", 10)
 		if err != nil {
@@ -238,7 +238,7 @@ func BenchmarkSearchAssets(b *testing.B) {
 		b.Fatalf("SearchAssets()=%d hits, %v, want 10", hits, err)
 	}
 	b.ReportMetric(float64(len(all)), "matches")
-	b.ReportMetric(float64(processCPU()-start)/float64(b.N*len(all)), "cpu-ns/match")
+	b.ReportMetric(float64(ledgertest.ProcessCPU()-start)/float64(b.N*len(all)), "cpu-ns/match")
 }
 
 // BenchmarkVerifyBlock is the first stage of BenchmarkValidateCommitBlock

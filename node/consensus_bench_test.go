@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ledger/ledgertest"
 )
 
 // benchChain is a store with a one-caretaker genesis.
@@ -161,13 +162,13 @@ func BenchmarkSyncBlocks(b *testing.B) {
 		loopDone := make(chan struct{})
 		go benchLoop(e, loopDone)
 		b.StartTimer()
-		start := processCPU()
+		start := ledgertest.ProcessCPU()
 		n, err := e.sync.deliver(b.Context(), resp)
 		if err != nil || dst.store.Height() != blocks {
 			b.Fatalf("deliver()=%d, %v; height %d, want %d", n, err, dst.store.Height(), blocks)
 		}
 		stored += n
-		cpu += processCPU() - start
+		cpu += ledgertest.ProcessCPU() - start
 		b.StopTimer()
 		e.halt()
 		<-loopDone

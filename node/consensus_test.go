@@ -47,14 +47,30 @@ func soloBFT(t *testing.T, st *ledger.Store, g *genesis.Doc, key ledger.KeyPair,
 	return e, props, votes
 }
 
-// TestBFTEngineDecidesAloneAndWaitsTheInterval drives the BFT engine of a
-// one-caretaker network in virtual time: a pending transaction is
-// proposed, voted, decided and committed with our precommit as its commit;
-// the next block waits for the genesis block interval.
-func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
+// soloRun is a running one-caretaker BFT engine in a synctest bubble, as
+// runSoloBFT hands it to a test.
+type soloRun struct {
+	e            *bftEngine
+	st           *ledger.Store
+	props, votes *fakeTopic
+	alice        ledger.KeyPair
+}
+
+// add puts a CREATE of alice's (number n) in the engine's backlog.
+func (r *soloRun) add(t *testing.T, n int) {
+	t.Helper()
+	if err := r.e.app.backlog.Add(verify(t, createTx(t, r.alice, n, 1))); err != nil {
+		t.Fatalf("backlog.Add()=%v", err)
+	}
+}
+
+// runSoloBFT runs the BFT engine of g's one caretaker (key 9) in virtual
+// time over a fresh store, calls test, then stops the engine and checks
+// that Run returned nil. prepare, when not nil, adjusts the engine before
+// it runs.
+func runSoloBFT(t *testing.T, g *genesis.Doc, prepare func(*bftEngine), test func(*testing.T, *soloRun)) {
+	t.Helper()
 	key := newKey(t, 9)
-	g := genesis.Dev("bft-solo", key, time.Unix(1_700_000_000, 0))
-	g.Params.BlockIntervalMS = 500
 	dir, walPath := t.TempDir(), filepath.Join(t.TempDir(), walFileName)
 	warmStore(t, dir, g)
 	alice := newKey(t, 1)
@@ -65,34 +81,67 @@ func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
 		}
 		defer st.Close()
 		e, props, votes := soloBFT(t, st, g, key, walPath)
+		if prepare != nil {
+			prepare(e)
+		}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- e.Run(ctx) }()
-
-		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 0, 1))); err != nil {
-			t.Fatalf("backlog.Add()=%v", err)
-		}
-		waitStore(t, st, 1)
-		c, err := st.Commit(1)
-		if err != nil || len(c.Signatures) != 1 || c.Verify(g.ChainID, e.set.power, e.set.total) != nil {
-			t.Fatalf("Commit(1)=%+v, %v; want our precommit as a verifying commit", c, err)
-		}
-		if p, v := len(props.batchesRaw()), len(votes.batchesRaw()); p != 1 || v != 2 {
-			t.Fatalf("published %d proposals and %d votes, want 1 and 2", p, v)
-		}
-
-		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 1, 1))); err != nil {
-			t.Fatalf("backlog.Add()=%v", err)
-		}
-		synctest.Wait()
-		if h := st.Height(); h != 1 {
-			t.Fatalf("height %d before the block interval passed, want 1", h)
-		}
-		time.Sleep(genesisInterval(g)) // virtual time
-		waitStore(t, st, 2)
+		test(t, &soloRun{e: e, st: st, props: props, votes: votes, alice: alice})
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("Run()=%v", err)
+		}
+	})
+}
+
+// TestBFTEngineDecidesAloneAndWaitsTheInterval drives the BFT engine of a
+// one-caretaker network in virtual time: a pending transaction is
+// proposed, voted, decided and committed with our precommit as its commit;
+// the next block waits for the genesis block interval.
+func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
+	g := genesis.Dev("bft-solo", newKey(t, 9), time.Unix(1_700_000_000, 0))
+	g.Params.BlockIntervalMS = 500
+	runSoloBFT(t, g, nil, func(t *testing.T, r *soloRun) {
+		r.add(t, 0)
+		waitStore(t, r.st, 1)
+		c, err := r.st.Commit(1)
+		if err != nil || len(c.Signatures) != 1 || c.Verify(g.ChainID, r.e.set.power, r.e.set.total) != nil {
+			t.Fatalf("Commit(1)=%+v, %v; want our precommit as a verifying commit", c, err)
+		}
+		if p, v := len(r.props.batchesRaw()), len(r.votes.batchesRaw()); p != 1 || v != 2 {
+			t.Fatalf("published %d proposals and %d votes, want 1 and 2", p, v)
+		}
+
+		r.add(t, 1)
+		synctest.Wait()
+		if h := r.st.Height(); h != 1 {
+			t.Fatalf("height %d before the block interval passed, want 1", h)
+		}
+		time.Sleep(genesisInterval(g)) // virtual time
+		waitStore(t, r.st, 2)
+	})
+}
+
+// TestBFTEngineFullBlockSkipsTheInterval checks that a full block's worth
+// of pending transactions starts the next height at once instead of
+// waiting out the block interval.
+func TestBFTEngineFullBlockSkipsTheInterval(t *testing.T) {
+	g := genesis.Dev("bft-full", newKey(t, 9), time.Unix(1_700_000_000, 0))
+	g.Params.BlockIntervalMS = 10_000
+	prepare := func(e *bftEngine) {
+		e.maxTxs = 2
+		e.app.backlog.signalAt = 2 // as assemble sets it: the most we propose
+	}
+	runSoloBFT(t, g, prepare, func(t *testing.T, r *soloRun) {
+		r.add(t, 0)
+		waitStore(t, r.st, 1)
+		start := time.Now()
+		r.add(t, 1)
+		r.add(t, 2)
+		waitStore(t, r.st, 2)
+		if waited := time.Since(start); waited >= genesisInterval(g) {
+			t.Fatalf("a full block waited %v, want less than the block interval %v", waited, genesisInterval(g))
 		}
 	})
 }
@@ -138,48 +187,4 @@ func (f *fakeTopic) batchesRaw() [][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.msgs
-}
-
-// TestBFTEngineFullBlockSkipsTheInterval checks that a full block's worth
-// of pending transactions starts the next height at once instead of
-// waiting out the block interval.
-func TestBFTEngineFullBlockSkipsTheInterval(t *testing.T) {
-	key := newKey(t, 9)
-	g := genesis.Dev("bft-full", key, time.Unix(1_700_000_000, 0))
-	g.Params.BlockIntervalMS = 10_000
-	dir, walPath := t.TempDir(), filepath.Join(t.TempDir(), walFileName)
-	warmStore(t, dir, g)
-	alice := newKey(t, 1)
-	synctest.Test(t, func(t *testing.T) {
-		st, err := ledger.OpenStore(dir, ledger.StoreOptions{})
-		if err != nil {
-			t.Fatalf("OpenStore()=%v", err)
-		}
-		defer st.Close()
-		e, _, _ := soloBFT(t, st, g, key, walPath)
-		e.maxTxs = 2
-		e.app.backlog.signalAt = 2 // as assemble sets it: the most we propose
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- e.Run(ctx) }()
-
-		if err := e.app.backlog.Add(verify(t, createTx(t, alice, 0, 1))); err != nil {
-			t.Fatalf("backlog.Add()=%v", err)
-		}
-		waitStore(t, st, 1)
-		start := time.Now()
-		for i := 1; i <= 2; i++ {
-			if err := e.app.backlog.Add(verify(t, createTx(t, alice, i, 1))); err != nil {
-				t.Fatalf("backlog.Add()=%v", err)
-			}
-		}
-		waitStore(t, st, 2)
-		if waited := time.Since(start); waited >= genesisInterval(g) {
-			t.Fatalf("a full block waited %v, want less than the block interval %v", waited, genesisInterval(g))
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run()=%v", err)
-		}
-	})
 }
