@@ -232,8 +232,8 @@ func (e *bftEngine) commitOf(d *federation.Decision) *ledger.Commit {
 	return c
 }
 
-// afterCommit prunes the WAL and starts the next
-// one; the block interval must pass before we propose again.
+// afterCommit prunes the WAL and starts the next height; the block
+// interval must pass before we propose again.
 func (e *bftEngine) afterCommit(h uint64) error {
 	if e.signer != nil {
 		if err := e.signer.prune(h); err != nil {

@@ -38,6 +38,7 @@ const (
 	logKeyChain  = "chain"
 	logKeyRound  = "round"
 	logKeyPeer   = "peer"
+	logKeyTopic  = "topic"
 )
 
 // Options is what New needs to make a node.

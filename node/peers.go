@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -172,15 +173,23 @@ func (e *bftEngine) validateVote(_ context.Context, from peer.ID, data []byte) p
 	if from == e.selfPeer {
 		return p2p.Accept
 	}
-	_, err := e.checkVote(from, data)
-	e.metrics.gossip(topicVotes, verdictOf(err))
-	if err != nil {
-		e.log.Debug("vote refused", logKeyPeer, from, logKeyErr, err)
-	}
-	return verdictOf(err)
+	_, err := e.checkVote(data)
+	return judge(e.metrics, e.log, topicVotes, from, err)
 }
 
-func (e *bftEngine) checkVote(from peer.ID, data []byte) (*signedVote, error) {
+// judge is the verdict on a gossip message of topic from from, given the
+// error its check returned; it counts it and logs a refusal at Debug (a
+// refusal is the peer's fault or a race, never ours).
+func judge(m *Metrics, log *slog.Logger, topic string, from peer.ID, err error) p2p.Verdict {
+	v := verdictOf(err)
+	m.gossip(topic, v)
+	if err != nil {
+		log.Debug("gossip message refused", logKeyTopic, topic, logKeyPeer, from, logKeyErr, err)
+	}
+	return v
+}
+
+func (e *bftEngine) checkVote(data []byte) (*signedVote, error) {
 	v, err := decodeVote(data)
 	if err != nil {
 		return nil, err
@@ -215,11 +224,7 @@ func (e *bftEngine) validateProposal(_ context.Context, from peer.ID, data []byt
 		return p2p.Accept
 	}
 	_, err := e.checkProposal(from, data)
-	e.metrics.gossip(topicProposals, verdictOf(err))
-	if err != nil {
-		e.log.Debug("proposal refused", logKeyPeer, from, logKeyErr, err)
-	}
-	return verdictOf(err)
+	return judge(e.metrics, e.log, topicProposals, from, err)
 }
 
 func (e *bftEngine) checkProposal(from peer.ID, data []byte) (*signedProposal, error) {

@@ -149,12 +149,7 @@ func (g *txGossip) validate(ctx context.Context, from peer.ID, data []byte) p2p.
 	if from == g.self {
 		return p2p.Accept
 	}
-	err := g.admit(ctx, data)
-	g.metrics.gossip(topicTxs, verdictOf(err))
-	if err != nil {
-		g.log.Debug("transaction batch refused", logKeyPeer, from, logKeyErr, err)
-	}
-	return verdictOf(err)
+	return judge(g.metrics, g.log, topicTxs, from, g.admit(ctx, data))
 }
 
 func (g *txGossip) admit(ctx context.Context, data []byte) error {
