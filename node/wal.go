@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 )
 
 // The consensus write-ahead log: an append-only file of our own signed
@@ -62,7 +64,7 @@ func openWAL(path string) (*wal, [][]byte, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, nil, err
 	}
@@ -149,23 +151,15 @@ func (w *wal) Append(rec []byte) error {
 	return nil
 }
 
-// Rewrite replaces the log atomically by one holding only recs: a temporary
-// file in the same directory is written, synced, closed and renamed over the
-// log, then the directory is synced. On error the old log stays in place.
+// Rewrite replaces the log atomically by one holding only recs (see
+// atomicfile.Write). On error the old log stays in place.
 func (w *wal) Rewrite(recs [][]byte) error {
 	var buf []byte
 	for _, r := range recs {
 		buf = appendRecord(buf, r)
 	}
-	tmp := w.path + ".tmp"
-	if err := writeSynced(tmp, buf); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, w.path); err != nil {
+	if err := atomicfile.WriteFile(w.path, buf, 0o600); err != nil {
 		return fmt.Errorf("replace wal: %w", err)
-	}
-	if err := syncDir(filepath.Dir(w.path)); err != nil {
-		return err
 	}
 	f, err := os.OpenFile(w.path, os.O_RDWR, 0o600)
 	if err != nil {
@@ -178,39 +172,6 @@ func (w *wal) Rewrite(recs [][]byte) error {
 	old := w.f
 	w.f = f
 	return old.Close()
-}
-
-// writeSynced writes data to a new file at path and syncs and closes it.
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory, so that a created or renamed file in it
-// survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Close closes the file.

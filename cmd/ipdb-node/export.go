@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
 
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/node"
 )
@@ -75,7 +76,7 @@ func exportLocked(ctx context.Context, h home, out string) (exportStats, error) 
 		return exportStats{}, fmt.Errorf("open ledger %s: %w", h.path(dataDir), err)
 	}
 	var st exportStats
-	err = writeAtomic(out, publicFileMode, func(w io.Writer) error {
+	err = atomicfile.Write(out, publicFileMode, func(w io.Writer) error {
 		var err error
 		st, err = writeLedgerCAR(ctx, store, w)
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -139,29 +138,6 @@ func TestLockHome(t *testing.T) {
 		t.Fatalf("lockHome() after release=%v", err)
 	}
 	l.release()
-}
-
-func TestWriteAtomicKeepsOldFileOnError(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	if err := writeFileAtomic(path, []byte("old"), 0o600); err != nil {
-		t.Fatalf("writeFileAtomic()=%v", err)
-	}
-	boom := errors.New("boom")
-	err := writeAtomic(path, 0o600, func(w io.Writer) error {
-		io.WriteString(w, "partial")
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("writeAtomic()=%v, want %v", err, boom)
-	}
-	if got := string(readAll(t, path)); got != "old" {
-		t.Fatalf("file holds %q after a failed write, want \"old\"", got)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Fatalf("directory holds %d entries, want only the file (no temporary left)", len(entries))
-	}
 }
 
 func TestReadFileLimit(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/node"
 )
@@ -188,14 +189,14 @@ func writeHome(h home, f homeFiles) error {
 	if err := os.MkdirAll(h.path(keysDir), privateDirMode); err != nil {
 		return fmt.Errorf("make keys directory: %w", err)
 	}
-	if err := writeFileAtomic(h.keyPath(), encodeKeyFile(f.key), privateFileMode); err != nil {
+	if err := atomicfile.WriteFile(h.keyPath(), encodeKeyFile(f.key), privateFileMode); err != nil {
 		return err
 	}
 	if err := h.writeNodeKey(f.nodeKey); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(h.path(genesisFile), f.doc.Encode(), publicFileMode); err != nil {
+	if err := atomicfile.WriteFile(h.path(genesisFile), f.doc.Encode(), publicFileMode); err != nil {
 		return err
 	}
-	return writeFileAtomic(h.path(configFile), node.RenderConfig(f.cfg), publicFileMode)
+	return atomicfile.WriteFile(h.path(configFile), node.RenderConfig(f.cfg), publicFileMode)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 )
 
 // newKeysCmd returns `ipdb-node keys` and its subcommands.
@@ -38,7 +40,7 @@ func newKeysGenerateCmd(a *app) *cobra.Command {
 			if _, err := os.Stat(out); !force && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%s exists; use --force to replace it (its key would be lost)", out)
 			}
-			if err := writeFileAtomic(out, file, privateFileMode); err != nil {
+			if err := atomicfile.WriteFile(out, file, privateFileMode); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintln(a.stdout, shown)

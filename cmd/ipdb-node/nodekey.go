@@ -13,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/mr-tron/base58"
+
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 )
 
 // nodeKeyFile is the libp2p identity of a home, in keys/.
@@ -119,7 +121,7 @@ func (h home) writeNodeKey(k nodeKey) error {
 	if err := os.MkdirAll(h.path(keysDir), privateDirMode); err != nil {
 		return fmt.Errorf("make keys directory: %w", err)
 	}
-	return writeFileAtomic(h.nodeKeyPath(), k.encode(), privateFileMode)
+	return atomicfile.WriteFile(h.nodeKeyPath(), k.encode(), privateFileMode)
 }
 
 // ensureNodeKey returns the home's node key, making one first if the home

@@ -7,6 +7,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 	"github.com/ipdb/ipdb-node/ledger"
 )
 
@@ -72,7 +73,7 @@ func TestAPIURLFromHomeConfig(t *testing.T) {
 	mustRunCLI(t, "init", "--home", dir)
 	writeConfig := func(s string) {
 		t.Helper()
-		if err := writeFileAtomic(home{dir}.path(configFile), []byte(s), publicFileMode); err != nil {
+		if err := atomicfile.WriteFile(home{dir}.path(configFile), []byte(s), publicFileMode); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/internal/atomicfile"
 	"github.com/ipdb/ipdb-node/node"
 )
 
@@ -302,7 +303,7 @@ func (tn *testnet) write(dir string) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", testnetFile, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, testnetFile), append(b, '\n'), publicFileMode)
+	return atomicfile.WriteFile(filepath.Join(dir, testnetFile), append(b, '\n'), publicFileMode)
 }
 
 // summary writes a short human summary of the network.
