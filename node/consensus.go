@@ -242,11 +242,12 @@ func (e *bftEngine) startHeight(h uint64) error {
 	if err := e.apply(out); err != nil {
 		return err
 	}
-	return e.replayFuture(h)
+	return e.replayFuture()
 }
 
-// replayFuture steps the buffered messages of height h.
-func (e *bftEngine) replayFuture(h uint64) error {
+// replayFuture steps the messages buffered for the next height (those of
+// another height are dropped by dispatch).
+func (e *bftEngine) replayFuture() error {
 	msgs := e.future
 	e.future = nil
 	for _, msg := range msgs {
