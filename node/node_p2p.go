@@ -56,7 +56,7 @@ func (n *Node) startP2P(o *Options, set *caretakerSet) error {
 	n.app.announce = host.SetHeight
 	n.metrics.watchPeers(func() int { return len(host.Peers()) })
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
-	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, log: n.log}
+	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log}
 	ver := &verifier{store: n.store, backlog: n.backlog, set: set, fetch: fetch,
 		maxTxs: int(min(o.Genesis.Params.MaxBlockTxs, ledger.MaxBlockTxs))} // the network's rule, not our config's
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,

@@ -32,6 +32,7 @@ type txFetcher struct {
 	host    *p2p.Host
 	backlog *backlog
 	store   *ledger.Store
+	gossip  *txGossip // offered what we fetch; nil in tests without one
 	log     *slog.Logger
 }
 
@@ -169,5 +170,8 @@ func (f *txFetcher) admit(ctx context.Context, raws [][]byte, want []cid.Cid, go
 		}
 		got[c] = vt
 	}
-	return nil
+	if f.gossip == nil {
+		return nil
+	}
+	return f.gossip.offer(raws, vtxs)
 }

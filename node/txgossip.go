@@ -10,6 +10,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
 )
 
@@ -162,6 +163,15 @@ func (g *txGossip) admit(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
+	return g.offer(raws, vtxs)
+}
+
+// offer remembers verified transactions (vtxs, decoded from raws) as seen
+// and adds them to the backlog; those already pending or committed, or
+// conflicting with pending ones, are skipped, as when the backlog is full.
+// The fetcher offers what it fetched too, so that a transaction fetched
+// for a proposal is not verified again when it is gossiped later.
+func (g *txGossip) offer(raws [][]byte, vtxs []*ledger.VerifiedTx) error {
 	for _, raw := range raws {
 		g.seen.add(raw)
 	}
