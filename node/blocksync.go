@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -156,7 +157,7 @@ func (s *blockSync) catchUp(ctx context.Context) {
 // bestPeer returns the peer announcing the highest height above tip.
 func (s *blockSync) bestPeer(tip uint64) (peer.ID, bool) {
 	peers := s.host.Peers()
-	slices.SortStableFunc(peers, func(a, b p2p.PeerInfo) int { return cmpUint(b.Height, a.Height) })
+	slices.SortStableFunc(peers, func(a, b p2p.PeerInfo) int { return cmp.Compare(b.Height, a.Height) })
 	if len(peers) == 0 || peers[0].Height <= tip {
 		return "", false
 	}

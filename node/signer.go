@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -142,23 +143,7 @@ func (s *signer) prune(h uint64) error {
 }
 
 func compareSignKeys(a, b signKey) int {
-	switch {
-	case a.height != b.height:
-		return cmpUint(a.height, b.height)
-	case a.round != b.round:
-		return cmpUint(uint64(a.round), uint64(b.round))
-	}
-	return cmpUint(uint64(a.kind), uint64(b.kind))
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.height, b.height), cmp.Compare(a.round, b.round), cmp.Compare(a.kind, b.kind))
 }
 
 // walMessage is one decoded WAL record: a vote or a proposal.
