@@ -115,16 +115,15 @@ func (a *app) nodeOptions(h home, f startFlags, cmd *cobra.Command) (node.Option
 	if made {
 		warning = strings.TrimPrefix(warning+"; the home had no libp2p node key: made "+h.nodeKeyPath()+", peer id "+nk.id.String(), "; ")
 	}
-	o := node.Options{
+	return node.Options{
 		Config:  cfg,
 		DataDir: h.path(dataDir),
 		Genesis: doc,
 		Key:     key,
+		P2PKey:  nk.priv,
 		Logger:  node.NewLogger(a.stderr, cfg.Log),
 		Version: a.build.Version,
-	}
-	setP2PKey(&o, nk)
-	return o, warning, nil
+	}, warning, nil
 }
 
 // applyStartFlags overrides cfg with the flags given and validates the
