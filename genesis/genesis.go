@@ -28,8 +28,10 @@ const (
 	// MaxDocBytes bounds a genesis file: 100 caretakers of a few hundred
 	// bytes each fit many times over.
 	MaxDocBytes = 1 << 20
-	// MaxCaretakers is IPDB's bylaw limit on caretakers.
-	MaxCaretakers = 100
+	// MaxCaretakers is the most caretakers any set may hold, whatever the
+	// max_caretakers parameter (the bylaw limit, IPDB's 100 by default)
+	// says: it bounds the work of one vote tally and of a block's commit.
+	MaxCaretakers = 1000
 	// MaxPower bounds one caretaker's voting power, so that total power
 	// cannot overflow with MaxCaretakers members.
 	MaxPower = 1 << 40
@@ -63,7 +65,7 @@ type Doc struct {
 }
 
 // Validate checks the document's shape and bounds, naming the field at
-// fault: chain id, genesis time, 1 to MaxCaretakers caretakers with distinct
+// fault: chain id, genesis time, 1 to params.max_caretakers caretakers with distinct
 // valid public keys, distinct valid peer ids (required with more than one
 // caretaker), powers of 1 to MaxPower, and every parameter in its bounds.
 func (d *Doc) Validate() error {
@@ -83,6 +85,9 @@ func (d *Doc) validateHead() error {
 	}
 	if n := len(d.Caretakers); n == 0 || n > MaxCaretakers {
 		return fmt.Errorf("genesis: caretakers: want 1 to %d, got %d", MaxCaretakers, n)
+	}
+	if n := uint64(len(d.Caretakers)); d.Params.MaxCaretakers != 0 && n > d.Params.MaxCaretakers {
+		return fmt.Errorf("genesis: caretakers: %d, over params.max_caretakers %d", n, d.Params.MaxCaretakers)
 	}
 	keys, peers := make(map[string]bool), make(map[string]bool)
 	for i, c := range d.Caretakers {

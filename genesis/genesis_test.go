@@ -89,8 +89,8 @@ func TestHashStable(t *testing.T) {
 		doc  *Doc
 		want string
 	}{
-		{"dev", devDoc(t), "a305a2636e9a3b26a3db041f44a9cb05cc8b33ea60687726cc4afe8e9af8535b"},
-		{"three", threeDoc(t), "c5281b31d4768e4a9ff7a4f5e48cfee0ea59e0011cae5e8a3baf88805e1b191f"},
+		{"dev", devDoc(t), "dfc98b8021fcb91b54d556115a69214d409358515bcf545045b0e045d2f11150"},
+		{"three", threeDoc(t), "9d4e73dc21c5ad4a2a3b80cbaf1d30ee1d1867ad205a6424137b3449f6d5f3e2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"unknown field", strings.Replace(good, `"chain_id"`, `"chainid": 1, "chain_id"`, 1), "unknown field"},
 		{"unknown param", strings.Replace(good, `"fee_per_tx"`, `"fee": 1, "fee_per_tx"`, 1), "unknown field"},
 		{"bad chain id", strings.Replace(good, `"ipdb-dev"`, `"no spaces allowed"`, 1), "chain_id"},
-		{"no caretakers", `{"chain_id":"x","genesis_time":"2026-01-01T00:00:00Z","caretakers":[],"params":` + paramsJSON(t) + `}`, "caretakers: want 1 to 100, got 0"},
+		{"no caretakers", `{"chain_id":"x","genesis_time":"2026-01-01T00:00:00Z","caretakers":[],"params":` + paramsJSON(t) + `}`, "caretakers: want 1 to 1000, got 0"},
 		{"zero power", strings.Replace(good, `"power": 10`, `"power": 0`, 1), "caretakers[0].power"},
 		{"huge power", strings.Replace(good, `"power": 10`, `"power": 1099511627777`, 1), "caretakers[0].power: want 1 to 1099511627776"},
 		{"bad key", strings.Replace(good, `"public_key": "`, `"public_key": "0`, 1), "caretakers[0].public_key"},

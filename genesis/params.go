@@ -30,6 +30,7 @@ type Params struct {
 	FreeTierBytesPerEpoch uint64 `json:"free_tier_bytes_per_epoch"`
 	EpochBlocks           uint64 `json:"epoch_blocks"`
 	FeePerTx              uint64 `json:"fee_per_tx"`
+	MaxCaretakers         uint64 `json:"max_caretakers"`
 }
 
 // ParamInfo describes one network parameter: its JSON name, its meaning,
@@ -56,13 +57,15 @@ func ParamTable() []ParamInfo {
 		{"free_tier_bytes_per_epoch", "transaction bytes a key may submit free of charge in one epoch (0: no free tier)", "bytes", 0, maxSafeInteger, d.FreeTierBytesPerEpoch},
 		{"epoch_blocks", "length of an accounting epoch", "blocks", 1, maxSafeInteger, d.EpochBlocks},
 		{"fee_per_tx", "fee charged per transaction beyond the free tier (0: free)", "fee units", 0, maxSafeInteger, d.FeePerTx},
+		{"max_caretakers", "most caretakers the set may hold (a bylaw: IPDB's is 100)", "caretakers", 1, MaxCaretakers, d.MaxCaretakers},
 	}
 }
 
 // DefaultParams returns the parameters of a new network: 1000 transactions a
 // block, 100 ms block interval, 15000-byte transactions (as IPDB's gateway),
 // elections lapsing after 10000 blocks, a free tier of 1000 transactions or
-// 1 MB per epoch of 1000 blocks, and a fee of 1 per transaction beyond it.
+// 1 MB per epoch of 1000 blocks, a fee of 1 per transaction beyond it,
+// and at most 100 caretakers.
 func DefaultParams() Params {
 	return Params{
 		MaxBlockTxs:           1000,
@@ -73,6 +76,7 @@ func DefaultParams() Params {
 		FreeTierBytesPerEpoch: 1_000_000,
 		EpochBlocks:           1000,
 		FeePerTx:              1,
+		MaxCaretakers:         100,
 	}
 }
 
@@ -95,6 +99,8 @@ func (p *Params) field(name string) *uint64 {
 		return &p.EpochBlocks
 	case "fee_per_tx":
 		return &p.FeePerTx
+	case "max_caretakers":
+		return &p.MaxCaretakers
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func TestParamTableCoversParams(t *testing.T) {
 			t.Fatalf("two names share a field: %s", info.Name)
 		}
 	}
-	if got, want := len(ParamTable()), 8; got != want {
+	if got, want := len(ParamTable()), 9; got != want {
 		t.Fatalf("len(ParamTable())=%d, want %d (one per Params field)", got, want)
 	}
 }
@@ -55,7 +55,7 @@ func TestParamsSet(t *testing.T) {
 		{"epoch_blocks", "-1", `params.epoch_blocks: want a decimal integer, got "-1"`, nil},
 		{"epoch_blocks", "1e3", `want a decimal integer`, nil},
 		{"fee_per_tx", "9007199254740992", "params.fee_per_tx: want 0 to 9007199254740991", nil},
-		{"fee", "1", `unknown parameter "fee": valid names are max_block_txs, block_interval_ms, max_tx_bytes, election_expiry_blocks, free_tier_txs_per_epoch, free_tier_bytes_per_epoch, epoch_blocks, fee_per_tx`, nil},
+		{"fee", "1", `unknown parameter "fee": valid names are max_block_txs, block_interval_ms, max_tx_bytes, election_expiry_blocks, free_tier_txs_per_epoch, free_tier_bytes_per_epoch, epoch_blocks, fee_per_tx, max_caretakers`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -149,7 +149,7 @@ func TestInvalidTransactions(t *testing.T) {
 			b := cloneBody(f.createA)
 			b["operation"] = "BURN"
 			return encode(b, true)
-		}, ErrSchema, "Invalid transaction schema: 'BURN' is not one of ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE']"},
+		}, ErrSchema, "Invalid transaction schema: 'BURN' is not one of ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE', 'PARAMETER_ELECTION', 'QUOTA_ELECTION']"},
 		{"empty metadata", func() []byte {
 			b := cloneBody(f.createA)
 			b["metadata"] = map[string]any{}

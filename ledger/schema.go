@@ -62,7 +62,7 @@ func isBase64URL(s string) bool {
 	return true
 }
 
-var operations = []string{OpCreate, OpTransfer, OpValidatorElection, OpChainMigrationElection, OpVote}
+var operations = []string{OpCreate, OpTransfer, OpValidatorElection, OpChainMigrationElection, OpVote, OpParameterElection, OpQuotaElection}
 
 var topLevelKeys = []string{"asset", "id", "inputs", "metadata", "operation", "outputs", "version"}
 
@@ -246,7 +246,7 @@ func schemaTx(body map[string]any, tx *Tx) *ValidationError {
 		return err
 	}
 	if !slices.Contains(operations, tx.Operation) {
-		return schemaErr("operation", "'%s' is not one of ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE']", tx.Operation)
+		return schemaErr("operation", "'%s' is not one of ['CREATE', 'TRANSFER', 'VALIDATOR_ELECTION', 'CHAIN_MIGRATION_ELECTION', 'VOTE', 'PARAMETER_ELECTION', 'QUOTA_ELECTION']", tx.Operation)
 	}
 	if tx.Metadata, err = objectOrNull("metadata", body["metadata"], 1); err != nil {
 		return err

@@ -112,8 +112,20 @@ func (s *Store) Output(ref OutputRef) (StoredOutput, bool, error) { return s.imp
 // new outputs, and every index. b.Height must be Height()+1 and b.Prev the
 // newest block's CID. Calls must be serialised.
 func (s *Store) CommitBlock(b *Block, commit *Commit, txs []*CheckedTx) error {
-	return s.impl.commitBlock(b, commit, txs)
+	return s.impl.commitBlock(b, commit, txs, nil)
 }
+
+// CommitBlockState is CommitBlock that also replaces the application state
+// (AppState) with appState in the same atomic write, so that a state derived
+// from the blocks (governance's) is never ahead of or behind them, kill -9
+// included. A nil appState leaves the stored one as it is.
+func (s *Store) CommitBlockState(b *Block, commit *Commit, txs []*CheckedTx, appState []byte) error {
+	return s.impl.commitBlock(b, commit, txs, appState)
+}
+
+// AppState returns the application state last written by
+// CommitBlockState; nil (and no error) when none was ever written.
+func (s *Store) AppState() ([]byte, error) { return s.impl.appState() }
 
 // Walk calls fn for every block from the newest back to genesis, then for
 // every transaction, with its CID and encoded bytes (for CAR export). It

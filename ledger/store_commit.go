@@ -82,7 +82,7 @@ func (s *storeImpl) checkGenesis(c cid.Cid) error {
 
 func idKeyCID(c cid.Cid) []byte { return append([]byte{prefixBlockCID}, c.KeyString()...) }
 
-func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx) error {
+func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, appState []byte) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	enc, cenc, err := s.checkNext(b, commit, txs)
@@ -92,7 +92,13 @@ func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx) erro
 	c := BlockCID(enc)
 	prepared := prepareRows(b.Height, txs, s.terms)
 	err = s.db.Update(func(txn *badger.Txn) error {
-		return writeBlock(txn, b.Height, c, enc, cenc, txs, prepared)
+		if err := writeBlock(txn, b.Height, c, enc, cenc, txs, prepared); err != nil {
+			return err
+		}
+		if appState == nil {
+			return nil
+		}
+		return txn.Set([]byte(keyAppState), appState)
 	})
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		return fmt.Errorf("commit block %d of %d transactions: too large for one store write (memtable %d bytes): %w",
@@ -260,4 +266,23 @@ func setRows(txn *badger.Txn, rows []storeRow) error {
 		}
 	}
 	return nil
+}
+
+func (s *storeImpl) appState() ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyAppState))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read app state: %w", err)
+	}
+	return out, nil
 }

@@ -14,6 +14,8 @@ import (
 //
 //	"mh"                          -> height of the newest block (8 bytes)
 //	"mf"                          -> layout version (storeFormat, 1 byte)
+//	"ma"                          -> application state (governance's), written
+//	                                 with the block that changed it
 //	'b' height                    -> encoded block (DAG-CBOR)
 //	'k' block CID (binary)        -> height (uvarint)
 //	'c' height                    -> encoded commit that made the block final
@@ -46,10 +48,12 @@ const (
 	prefixMetaTerm  = 'e'
 )
 
-// Meta keys: the newest block's height and the layout version.
+// Meta keys: the newest block's height, the layout version and the
+// application state.
 const (
-	keyHeight = "mh"
-	keyFormat = "mf"
+	keyHeight   = "mh"
+	keyFormat   = "mf"
+	keyAppState = "ma"
 )
 
 // storeFormat is the key layout version written in keyFormat; a store with
@@ -142,6 +146,10 @@ func opCode(op string) (code byte, ok bool) {
 		return 4, true
 	case OpVote:
 		return 5, true
+	case OpParameterElection:
+		return 6, true
+	case OpQuotaElection:
+		return 7, true
 	}
 	return 0, false
 }

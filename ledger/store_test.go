@@ -401,3 +401,39 @@ func TestStoreOpensAfterCrashInOpen(t *testing.T) {
 		t.Fatalf("Height()=%d, want 0", h)
 	}
 }
+
+func TestStoreAppState(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	key := ledgertest.Key(t, 1)
+	chain := ledgertest.NewChain(t, s, key)
+	if got, err := s.AppState(); err != nil || got != nil {
+		t.Fatalf("AppState() before any = %q, %v; want nil, nil", got, err)
+	}
+	commitState := func(state []byte, txs ...*ledger.Tx) {
+		t.Helper()
+		chain.CommitCheckedState(chain.Check(txs...), state)
+	}
+	commitState([]byte("one"), ledgertest.Create(t, key, map[string]any{"n": 1}, nil))
+	commitState(nil, ledgertest.Create(t, key, map[string]any{"n": 2}, nil))
+	if got, err := s.AppState(); err != nil || string(got) != "one" {
+		t.Fatalf("AppState() after a nil write = %q, %v; want one", got, err)
+	}
+	commitState([]byte("two"), ledgertest.Create(t, key, map[string]any{"n": 3}, nil))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir)
+	if got, err := s.AppState(); err != nil || string(got) != "two" {
+		t.Fatalf("AppState() after reopen = %q, %v; want two", got, err)
+	}
+	// A refused block writes no state either.
+	b, c := chain.Build(nil)
+	b.Height += 5
+	if err := s.CommitBlockState(b, c, nil, []byte("three")); err == nil {
+		t.Fatal("CommitBlockState of a block at the wrong height succeeded")
+	}
+	if got, _ := s.AppState(); string(got) != "two" {
+		t.Fatalf("AppState() after a refused block = %q, want two", got)
+	}
+}

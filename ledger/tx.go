@@ -17,6 +17,12 @@ const (
 	OpValidatorElection      = "VALIDATOR_ELECTION"
 	OpChainMigrationElection = "CHAIN_MIGRATION_ELECTION"
 	OpVote                   = "VOTE"
+	// OpParameterElection and OpQuotaElection are ipdb-node's own election
+	// kinds, in the frame of BigchainDB's VALIDATOR_ELECTION: an election
+	// to change a network parameter and one to grant or revoke a
+	// high-volume quota (package governance).
+	OpParameterElection = "PARAMETER_ELECTION"
+	OpQuotaElection     = "QUOTA_ELECTION"
 )
 
 // Version is the only transaction version accepted.
@@ -104,7 +110,7 @@ func (tx *Tx) AssetID() string {
 // elections): one input that fulfills no output.
 func (tx *Tx) IsCreateLike() bool {
 	switch tx.Operation {
-	case OpCreate, OpValidatorElection, OpChainMigrationElection:
+	case OpCreate, OpValidatorElection, OpChainMigrationElection, OpParameterElection, OpQuotaElection:
 		return true
 	}
 	return false

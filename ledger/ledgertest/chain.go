@@ -23,6 +23,10 @@ const genesisTime = 1_700_000_000_000
 // ledger.NextStateHash gives, and is committed with a commit signed by the
 // chain's single caretaker key. A Chain is not safe for concurrent use.
 type Chain struct {
+	// Checker checks the transactions of Check and Commit; the zero one
+	// refuses the governance operations.
+	Checker ledger.Checker
+
 	tb    testing.TB
 	store *ledger.Store
 	key   ledger.KeyPair
@@ -86,7 +90,7 @@ func (c *Chain) Height() uint64 { return c.height }
 // other as one block's batch; any invalid transaction fails the test.
 func (c *Chain) Check(txs ...*ledger.Tx) []*ledger.CheckedTx {
 	c.tb.Helper()
-	batch := ledger.NewBatch(c.store, ledger.Checker{})
+	batch := ledger.NewBatch(c.store, c.Checker)
 	for i, tx := range txs {
 		v, err := ledger.CheckStateless(tx)
 		if err != nil {
@@ -126,8 +130,15 @@ func (c *Chain) Sign(b *ledger.Block) *ledger.Commit {
 // and returns it.
 func (c *Chain) CommitChecked(checked []*ledger.CheckedTx) *ledger.Block {
 	c.tb.Helper()
+	return c.CommitCheckedState(checked, nil)
+}
+
+// CommitCheckedState is CommitChecked that also writes appState with the
+// block (Store.CommitBlockState).
+func (c *Chain) CommitCheckedState(checked []*ledger.CheckedTx, appState []byte) *ledger.Block {
+	c.tb.Helper()
 	b, commit := c.Build(checked)
-	if err := c.store.CommitBlock(b, commit, checked); err != nil {
+	if err := c.store.CommitBlockState(b, commit, checked, appState); err != nil {
 		c.tb.Fatalf("CommitBlock(%d)=%v", b.Height, err)
 	}
 	c.height, c.prev, c.stateHash, c.lastCommit = b.Height, commit.Block, b.StateHash, commit
