@@ -127,8 +127,9 @@ type State interface {
 	Output(ref OutputRef) (out StoredOutput, found bool, err error)
 }
 
-// ElectionRules checks the operations governance owns (VALIDATOR_ELECTION,
-// CHAIN_MIGRATION_ELECTION and VOTE) once the generic checks have passed.
+// ElectionRules checks the operations governance owns (the elections:
+// VALIDATOR_ELECTION, CHAIN_MIGRATION_ELECTION, PARAMETER_ELECTION and
+// QUOTA_ELECTION; and VOTE) once the generic checks have passed.
 type ElectionRules interface {
 	CheckElection(st State, v *VerifiedTx) error
 }

@@ -52,6 +52,11 @@ func (e *ValidationError) Name() string {
 	if n, ok := errorNames[e.Kind]; ok {
 		return n
 	}
+	// Kinds of other packages (governance's election rules) name
+	// themselves.
+	if k, ok := e.Kind.(interface{ ExceptionName() string }); ok {
+		return k.ExceptionName()
+	}
 	return "ValidationError"
 }
 
