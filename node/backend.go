@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
 )
 
@@ -81,6 +82,20 @@ type Status struct {
 	Ready        bool     `json:"ready"`
 	// PeerList holds the connected p2p peers (empty without p2p).
 	PeerList []PeerStatus `json:"peer_list"`
+	// GenesisHash is the hex hash of the genesis document.
+	GenesisHash string `json:"genesis_hash"`
+	// PeerID is the node's libp2p id ("" without p2p); P2PAddrs its listen
+	// addresses, each ending in /p2p/PeerID, for peers to dial.
+	PeerID   string   `json:"peer_id"`
+	P2PAddrs []string `json:"p2p_addrs"`
+	// Voting is true when the node's caretaker key is in the set of the
+	// next height.
+	Voting bool `json:"voting"`
+	// Validators is the caretaker set of the next height, as
+	// /api/v1/validators shows it.
+	Validators []ValidatorInfo `json:"validators"`
+	// Elections are the ongoing elections.
+	Elections []governance.Election `json:"elections"`
 }
 
 // Backend is what the HTTP API and the event stream need from a running node.

@@ -23,11 +23,16 @@ const memRebuildSlack = 4096
 type backlog struct {
 	committed ledger.State // the store; read under mu
 	checker   ledger.Checker
-	maxTxs    int
-	maxBytes  int64
-	signalAt  int           // pending count that signals ready (a full block)
-	slack     int           // memRebuildSlack; tests lower it
-	ready     chan struct{} // capacity 1: a transaction arrived in an empty backlog or signalAt are pending
+	// checkerAt, when set, gives the checker of the next block (with the
+	// governance rules in force), used instead of checker.
+	checkerAt func() ledger.Checker
+	// maxTxBytes is the network's max_tx_bytes (0: not checked); under mu.
+	maxTxBytes uint64
+	maxTxs     int
+	maxBytes   int64
+	signalAt   int           // pending count that signals ready (a full block)
+	slack      int           // memRebuildSlack; tests lower it
+	ready      chan struct{} // capacity 1: a transaction arrived in an empty backlog or signalAt are pending
 
 	// mu guards every field below. It is held to look up and update them and
 	// for the stateful check of one transaction (a few store reads), never
@@ -86,7 +91,7 @@ func (b *backlog) Add(v *ledger.VerifiedTx) error {
 	if len(b.byID) >= b.maxTxs || b.bytes+size > b.maxBytes {
 		return fmt.Errorf("%w: %d transactions, %s; retry later", ErrBacklogFull, b.maxTxs, formatBytes(b.maxBytes))
 	}
-	c, err := b.checker.Check(overlay{b}, v)
+	c, err := b.checkLocked(b.checkerNow(), v)
 	if err != nil {
 		return err
 	}
@@ -272,8 +277,9 @@ func (b *backlog) recheckLocked() []dropped {
 	b.resetOutputsLocked()
 	b.order, b.byID, b.bytes, b.reserved = nil, make(map[string]*entry, len(old)), 0, make(map[ledger.OutputRef]string)
 	var out []dropped
+	checker := b.checkerNow()
 	for _, e := range old {
-		c, err := b.checker.Check(overlay{b}, e.v)
+		c, err := b.checkLocked(checker, e.v)
 		if err != nil {
 			out = append(out, dropped{ID: e.v.Tx().ID, Err: err})
 			continue
@@ -336,4 +342,31 @@ func formatBytes(n int64) string {
 func isInvalid(err error) bool {
 	var ve *ledger.ValidationError
 	return errors.As(err, &ve)
+}
+
+// checkerNow returns the checker for an admission (or a recheck) now.
+func (b *backlog) checkerNow() ledger.Checker {
+	if b.checkerAt != nil {
+		return b.checkerAt()
+	}
+	return b.checker
+}
+
+// setLimits changes the pending count that signals a full block and the
+// largest transaction admitted (after an election changed max_block_txs
+// or max_tx_bytes).
+func (b *backlog) setLimits(signalAt int, maxTxBytes uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.signalAt, b.maxTxBytes = signalAt, maxTxBytes
+}
+
+// checkLocked checks v's size against max_tx_bytes, then v against the
+// committed state and the backlog with checker.
+func (b *backlog) checkLocked(checker ledger.Checker, v *ledger.VerifiedTx) (*ledger.CheckedTx, error) {
+	if n := uint64(len(v.Tx().Canonical())); b.maxTxBytes > 0 && n > b.maxTxBytes {
+		return nil, &ledger.ValidationError{Kind: ledger.ErrValidation,
+			Message: fmt.Sprintf("transaction of %d bytes is over the network's max_tx_bytes of %d", n, b.maxTxBytes)}
+	}
+	return checker.Check(overlay{b}, v)
 }

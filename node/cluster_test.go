@@ -220,8 +220,8 @@ func TestBlockLimitIsTheNetworks(t *testing.T) {
 	if !ok {
 		t.Fatalf("engine is %T, want *bftEngine", n.engine)
 	}
-	if want := int(g.Params.MaxBlockTxs); e.verifier.maxTxs != want || e.maxTxs != 3 || n.backlog.signalAt != 3 {
+	if want := g.Params.MaxBlockTxs; e.gov.paramsAt(1).MaxBlockTxs != want || e.blockTxs(1) != 3 || n.backlog.signalAt != 3 {
 		t.Fatalf("verifier accepts %d, engine proposes %d, backlog signals at %d; want %d, 3, 3",
-			e.verifier.maxTxs, e.maxTxs, n.backlog.signalAt, want)
+			e.gov.paramsAt(1).MaxBlockTxs, e.blockTxs(1), n.backlog.signalAt, want)
 	}
 }

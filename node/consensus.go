@@ -28,14 +28,13 @@ import (
 // goroutines that Run waits for; they answer through the inbox.
 type bftEngine struct {
 	app      *ledgerApp
-	set      *caretakerSet
+	gov      *govBook
 	net      *consensusNet
 	signer   *signer // nil for an observer (a follower)
 	selfPeer peer.ID // our libp2p id: our own gossip is accepted as is
 	self     federation.ValidatorID
 	fed      federation.Config
-	interval time.Duration // genesis block interval: the least time between blocks
-	maxTxs   int
+	maxTxs   int // our configured block limit; the network's is a parameter
 	log      *slog.Logger
 	metrics  *Metrics
 	verifier *verifier
@@ -226,7 +225,7 @@ func (e *bftEngine) startHeight(h uint64) error {
 		t.Stop()
 		delete(e.timers, k)
 	}
-	in := federation.StartHeight{Height: h, Validators: e.set.vals}
+	in := federation.StartHeight{Height: h, Validators: e.gov.setAt(h).vals}
 	out, err := e.m.Step(in)
 	if err != nil {
 		m, nerr := federation.New(e.fed)
@@ -296,7 +295,7 @@ func (e *bftEngine) txsAvailable() error {
 		return nil
 	}
 	n, _ := e.app.backlog.Pending()
-	if n == 0 || (!e.gateOpen && n < e.maxTxs) {
+	if n == 0 || (!e.gateOpen && n < e.blockTxs(e.height.Load())) {
 		return nil
 	}
 	return e.step(federation.TxsAvailable{Height: e.height.Load()})

@@ -129,7 +129,7 @@ func (e *bftEngine) build(req federation.BuildRequest) (federation.Input, error)
 		return nothing, nil
 	}
 	e.app.evidence = e.evidence
-	p, err := e.app.ProposeBlock(e.maxTxs)
+	p, err := e.app.ProposeBlock(e.blockTxs(req.Height))
 	if err != nil || p == nil {
 		return nothing, err
 	}
@@ -204,7 +204,7 @@ func (e *bftEngine) decided(d *federation.Decision) error {
 // then starts the next height.
 func (e *bftEngine) commitDecision(d *federation.Decision, c *candidate) error {
 	commit := e.commitOf(d)
-	if err := e.set.verifyCommit(commit, d.Height, c.cid); err != nil {
+	if err := e.gov.setAt(d.Height).verifyCommit(commit, d.Height, c.cid); err != nil {
 		return fmt.Errorf("node: the machine decided block %d without a valid commit: %w", d.Height, err)
 	}
 	p := &proposal{block: c.block, cid: c.cid, txs: c.checked, built: c.built}
@@ -248,8 +248,14 @@ func (e *bftEngine) afterCommit(h uint64) error {
 		e.gate.Stop()
 	}
 	next := h + 1
-	e.gate = time.AfterFunc(e.interval, func() { e.post(gateIn{height: next}) })
+	e.gate = time.AfterFunc(e.gov.interval(next), func() { e.post(gateIn{height: next}) })
 	return nil
+}
+
+// blockTxs is the most transactions we put in a block at height h: our
+// configured limit within the network's max_block_txs.
+func (e *bftEngine) blockTxs(h uint64) int {
+	return int(min(uint64(e.maxTxs), e.gov.paramsAt(h).MaxBlockTxs, ledger.MaxBlockTxs))
 }
 
 // noteEvidence keeps double votes, with both signatures, for the next

@@ -20,7 +20,8 @@ import (
 type benchChain struct {
 	key   ledger.KeyPair
 	gen   *genesis.Doc
-	set   *caretakerSet
+	gov   *govBook
+	set   *caretakerSet // the genesis set
 	store *ledger.Store
 }
 
@@ -41,11 +42,8 @@ func openBenchChain(tb testing.TB, key ledger.KeyPair, g *genesis.Doc) *benchCha
 	if err := st.InitGenesis(g.Block()); err != nil {
 		tb.Fatalf("InitGenesis()=%v", err)
 	}
-	set, err := newCaretakerSet(g)
-	if err != nil {
-		tb.Fatalf("newCaretakerSet()=%v", err)
-	}
-	return &benchChain{key: key, gen: g, set: set, store: st}
+	gov := testGov(tb, g, st)
+	return &benchChain{key: key, gen: g, gov: gov, set: gov.setAt(1), store: st}
 }
 
 // nextBlock returns the block after the tip holding txs, checked.
@@ -108,7 +106,7 @@ func BenchmarkVerifyProposal(b *testing.B) {
 				b.Fatalf("backlog.Add()=%v", err)
 			}
 		}
-		v := &verifier{store: c.store, backlog: bl, set: c.set, maxTxs: ledger.MaxBlockTxs}
+		v := &verifier{store: c.store, backlog: bl, gov: c.gov}
 		for b.Loop() {
 			if _, err := v.verify(b.Context(), cand); err != nil {
 				b.Fatalf("verify()=%v", err)
@@ -121,7 +119,7 @@ func BenchmarkVerifyProposal(b *testing.B) {
 		for i, tx := range txs {
 			raws[i] = tx.Canonical()
 		}
-		v := &verifier{store: c.store, backlog: newBacklog(c.store, ledger.Checker{}, 10, 1<<20, 10), set: c.set, maxTxs: ledger.MaxBlockTxs}
+		v := &verifier{store: c.store, backlog: newBacklog(c.store, ledger.Checker{}, 10, 1<<20, 10), gov: c.gov}
 		prev, prevCID, _ := c.store.LatestBlock()
 		for b.Loop() {
 			if err := v.checkHeader(blk, prev, prevCID, time.Now()); err != nil {
@@ -200,12 +198,12 @@ func benchLoop(e *bftEngine, done chan<- struct{}) {
 func benchEngine(c *benchChain) *bftEngine {
 	log := slog.New(slog.DiscardHandler)
 	bl := newBacklog(c.store, ledger.Checker{}, 10, 1<<20, 10)
-	app := &ledgerApp{store: c.store, backlog: bl, events: newEvents(nil), chainID: c.gen.ChainID, caretakersHash: c.set.hash, log: log}
+	app := &ledgerApp{store: c.store, backlog: bl, events: newEvents(nil), chainID: c.gen.ChainID, gov: c.gov, log: log}
 	if err := app.loadTip(); err != nil {
 		panic(fmt.Sprintf("loadTip: %v", err))
 	}
-	v := &verifier{store: c.store, backlog: bl, set: c.set, maxTxs: ledger.MaxBlockTxs}
-	e := &bftEngine{app: app, set: c.set, verifier: v, log: log, inbox: make(chan any, engineInbox), stop: make(chan struct{})}
+	v := &verifier{store: c.store, backlog: bl, gov: c.gov}
+	e := &bftEngine{app: app, gov: c.gov, verifier: v, log: log, inbox: make(chan any, engineInbox), stop: make(chan struct{})}
 	e.sync = &blockSync{store: c.store, verifier: v, engine: e, log: log}
 	e.height.Store(math.MaxUint64)
 	return e

@@ -18,6 +18,11 @@ func (e *bftEngine) relayVotes(r uint32) {
 	if e.net == nil || e.net.votes == nil {
 		return
 	}
+	// Only caretakers' peers may publish votes: a node outside the set of
+	// this height (a follower, or one waiting to be added) stays silent.
+	if e.self == "" || e.gov.setAt(e.height.Load()).power([]byte(e.self)) == 0 {
+		return
+	}
 	st := e.m.Status()
 	polRounds := make(map[int32]bool, 2)
 	if st.Started {

@@ -18,12 +18,9 @@ import (
 func soloBFT(t *testing.T, st *ledger.Store, g *genesis.Doc, key ledger.KeyPair, walPath string) (*bftEngine, *fakeTopic, *fakeTopic) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	set, err := newCaretakerSet(g)
-	if err != nil {
-		t.Fatalf("newCaretakerSet()=%v", err)
-	}
+	gov := testGov(t, g, st)
 	bl := newBacklog(st, ledger.Checker{}, 100, 1<<20, 100)
-	app := &ledgerApp{store: st, backlog: bl, events: newEvents(nil), chainID: g.ChainID, caretakersHash: set.hash, log: log}
+	app := &ledgerApp{store: st, backlog: bl, events: newEvents(nil), chainID: g.ChainID, gov: gov, log: log}
 	if err := app.loadTip(); err != nil {
 		t.Fatalf("loadTip()=%v", err)
 	}
@@ -33,8 +30,8 @@ func soloBFT(t *testing.T, st *ledger.Store, g *genesis.Doc, key ledger.KeyPair,
 	}
 	t.Cleanup(func() { w.Close() })
 	props, votes := &fakeTopic{}, &fakeTopic{}
-	e := &bftEngine{app: app, set: set, log: log, interval: genesisInterval(g), maxTxs: 100,
-		verifier: &verifier{store: st, backlog: bl, set: set, maxTxs: 100},
+	e := &bftEngine{app: app, gov: gov, log: log, maxTxs: 100,
+		verifier: &verifier{store: st, backlog: bl, gov: gov},
 		net:      &consensusNet{proposals: props, votes: votes, txs: &fakeTopic{}},
 		signer:   newSigner(key, g.ChainID, w), self: federation.ValidatorID(key.Public), walRecs: recs,
 		inbox: make(chan any, engineInbox), stop: make(chan struct{}), kick: make(chan struct{}, 1),
@@ -106,7 +103,7 @@ func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
 		r.add(t, 0)
 		waitStore(t, r.st, 1)
 		c, err := r.st.Commit(1)
-		if err != nil || len(c.Signatures) != 1 || c.Verify(g.ChainID, r.e.set.power, r.e.set.total) != nil {
+		if err != nil || len(c.Signatures) != 1 || c.Verify(g.ChainID, r.e.gov.setAt(1).power, r.e.gov.setAt(1).total) != nil {
 			t.Fatalf("Commit(1)=%+v, %v; want our precommit as a verifying commit", c, err)
 		}
 		if p, v := len(r.props.batchesRaw()), len(r.votes.batchesRaw()); p != 1 || v != 2 {
@@ -118,7 +115,7 @@ func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
 		if h := r.st.Height(); h != 1 {
 			t.Fatalf("height %d before the block interval passed, want 1", h)
 		}
-		time.Sleep(genesisInterval(g)) // virtual time
+		time.Sleep(time.Duration(g.Params.BlockIntervalMS) * time.Millisecond) // virtual time
 		waitStore(t, r.st, 2)
 	})
 }
@@ -140,8 +137,8 @@ func TestBFTEngineFullBlockSkipsTheInterval(t *testing.T) {
 		r.add(t, 1)
 		r.add(t, 2)
 		waitStore(t, r.st, 2)
-		if waited := time.Since(start); waited >= genesisInterval(g) {
-			t.Fatalf("a full block waited %v, want less than the block interval %v", waited, genesisInterval(g))
+		if waited := time.Since(start); waited >= (time.Duration(g.Params.BlockIntervalMS) * time.Millisecond) {
+			t.Fatalf("a full block waited %v, want less than the block interval %v", waited, (time.Duration(g.Params.BlockIntervalMS) * time.Millisecond))
 		}
 	})
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ipdb/ipdb-node/ledger"
 )
 
 // Defaults of HandlerOptions fields left zero.
@@ -120,7 +117,10 @@ type api struct {
 	static  map[string]*route
 	txRoute route // /api/v1/transactions/{id}
 	blRoute route // /api/v1/blocks/{height}
+	elRoute route // /api/v1/elections/{id}
 	stream  *eventStream
+	// elections streams election events (a GovernanceBackend's).
+	elections *electionStream
 }
 
 // NewHandler returns the BigchainDB-compatible HTTP API v1 and the WebSocket
@@ -140,6 +140,8 @@ func NewHandler(b Backend, o HandlerOptions) http.Handler {
 	a.stream = newEventStream(b, o.MaxSubscribers, o.StreamBuffer, a.log)
 	a.txRoute = route{pattern: "/api/v1/transactions/{id}", get: a.getTx}
 	a.blRoute = route{pattern: "/api/v1/blocks/{height}", get: a.getBlock}
+	a.elRoute = route{pattern: "/api/v1/elections/{id}", get: a.getElection}
+	a.elections = newElectionStream(b, o.MaxSubscribers, o.StreamBuffer, a.log)
 	a.static = a.staticRoutes()
 	return a
 }
@@ -157,6 +159,10 @@ func (a *api) staticRoutes() map[string]*route {
 		{pattern: "/api/v1/blocks", get: a.listBlocks},
 		{pattern: "/api/v1/blocks/latest", get: a.getLatestBlock},
 		{pattern: "/api/v1/validators", get: a.getValidators},
+		{pattern: "/api/v1/elections", get: a.listElections},
+		{pattern: "/api/v1/params", get: a.getParams},
+		{pattern: "/api/v1/genesis", get: a.getGenesis},
+		{pattern: electionStreamPath, get: a.elections.serve},
 		{pattern: "/api/v1/status", get: a.getStatus},
 		{pattern: streamPath, get: a.stream.serve},
 		{pattern: "/healthz", get: a.getHealth},
@@ -186,6 +192,9 @@ func (a *api) match(path string) (*route, string) {
 	}
 	if h, ok := pathParam(path, "/api/v1/blocks/"); ok {
 		return &a.blRoute, h
+	}
+	if id, ok := pathParam(path, "/api/v1/elections/"); ok {
+		return &a.elRoute, id
 	}
 	return nil, ""
 }
@@ -424,40 +433,6 @@ func (a *api) getRoot(w http.ResponseWriter, r *http.Request, _ string) *apiErro
 // getIndex serves GET /api/v1.
 func (a *api) getIndex(w http.ResponseWriter, r *http.Request, _ string) *apiError {
 	return writeJSON(w, http.StatusOK, a.links(r, "/"))
-}
-
-// validatorJSON is one entry of GET /api/v1/validators, in BigchainDB 2.x's shape.
-type validatorJSON struct {
-	PublicKey   validatorKeyJSON `json:"public_key"`
-	VotingPower uint64           `json:"voting_power"`
-}
-
-// validatorKeyJSON is a validator's key as BigchainDB stores it.
-type validatorKeyJSON struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
-}
-
-// getValidators serves GET /api/v1/validators from Status().Caretakers and
-// Powers, converting base58 keys to base64.
-func (a *api) getValidators(w http.ResponseWriter, _ *http.Request, _ string) *apiError {
-	st := a.b.Status()
-	keys := st.Caretakers
-	if len(st.Powers) != len(keys) {
-		return errInternal(fmt.Errorf("status lists %d caretakers and %d powers", len(keys), len(st.Powers)))
-	}
-	out := make([]validatorJSON, 0, len(keys))
-	for i, k := range keys {
-		pub, err := ledger.DecodePublicKey(k)
-		if err != nil {
-			return errInternal(fmt.Errorf("caretaker key: %w", err))
-		}
-		out = append(out, validatorJSON{
-			PublicKey:   validatorKeyJSON{Type: validatorKeyType, Value: base64.StdEncoding.EncodeToString(pub)},
-			VotingPower: st.Powers[i],
-		})
-	}
-	return writeJSON(w, http.StatusOK, out)
 }
 
 // getStatus serves GET /api/v1/status.

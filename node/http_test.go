@@ -253,8 +253,8 @@ func TestHTTPSuccessShapes(t *testing.T) {
 		{"/api/v1/blocks/0", fmt.Sprintf(`{"height":0,"cid":"%s","prev":null,"time":"2023-11-14T22:13:20Z","transactions":[]}`, b0)},
 		{"/api/v1/blocks/001", fmt.Sprintf(`{"height":1,"cid":"%s","prev":"%s","time":"2023-11-14T22:13:21Z","transactions":%s}`, b1, b0, apiList(f.c1, f.c2))},
 		{"/api/v1/blocks/latest", fmt.Sprintf(`{"height":2,"cid":"%s","prev":"%s","time":"2023-11-14T22:13:22Z","transactions":%s}`, apiBlockCID(t, f, 2), b1, apiList(f.t1))},
-		{"/api/v1/validators", fmt.Sprintf(`[{"public_key":{"type":"ed25519-base64","value":"%s"},"voting_power":7}]`, base64.StdEncoding.EncodeToString(f.alice.Public))},
-		{"/api/v1/status", fmt.Sprintf(`{"chain_id":"http-test","version":"test","height":0,"latest_block_cid":"","latest_block_time":"0001-01-01T00:00:00Z","caretakers":["%s"],"powers":[7],"backlog_txs":0,"backlog_bytes":0,"peers":0,"ready":true,"peer_list":null}`, alice)},
+		{"/api/v1/validators", fmt.Sprintf(`[{"public_key":{"type":"ed25519-base64","value":"%s"},"voting_power":7,"public_key_base58":"%s"}]`, base64.StdEncoding.EncodeToString(f.alice.Public), alice)},
+		{"/api/v1/status", fmt.Sprintf(`{"chain_id":"http-test","version":"test","height":0,"latest_block_cid":"","latest_block_time":"0001-01-01T00:00:00Z","caretakers":["%s"],"powers":[7],"backlog_txs":0,"backlog_bytes":0,"peers":0,"ready":true,"peer_list":null,"genesis_hash":"","peer_id":"","p2p_addrs":null,"voting":false,"validators":null,"elections":null}`, alice)},
 		{"/healthz", `{"healthy":true}`},
 		{"/readyz", `{"ready":true}`},
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
 )
@@ -67,24 +67,26 @@ type Options struct {
 // producer, the event fan-out and the HTTP server. It implements Backend.
 // See the package doc for which goroutine owns what.
 type Node struct {
-	cfg        Config
-	version    string
-	chainID    string
-	caretakers []string // base58 public keys, genesis order
-	powers     []uint64 // voting power of each caretaker, same order
-	log        *slog.Logger
-	store      *ledger.Store
-	backlog    *backlog
-	events     *events
-	metrics    *Metrics // nil when metrics are disabled
-	app        *ledgerApp
-	engine     engine
-	host       *p2p.Host // nil without p2p
-	gossip     *txGossip // nil without p2p
-	wal        *wal      // a federated caretaker's consensus WAL, else nil
-	ln         net.Listener
-	srv        *http.Server
-	prof       *profiler // nil unless [metrics] pprof_addr is set
+	cfg       Config
+	version   string
+	chainID   string
+	genesis   *genesis.Doc
+	self      string // our caretaker key, base58 ("" for a follower)
+	gov       *govBook
+	govEvents *govEvents
+	log       *slog.Logger
+	store     *ledger.Store
+	backlog   *backlog
+	events    *events
+	metrics   *Metrics // nil when metrics are disabled
+	app       *ledgerApp
+	engine    engine
+	host      *p2p.Host // nil without p2p
+	gossip    *txGossip // nil without p2p
+	wal       *wal      // a federated caretaker's consensus WAL, else nil
+	ln        net.Listener
+	srv       *http.Server
+	prof      *profiler // nil unless [metrics] pprof_addr is set
 
 	serving  atomic.Bool // Run is serving and not stopping
 	stopping atomic.Bool // Run is stopping or Close was called: Submit refuses
@@ -140,25 +142,18 @@ func (o *Options) check() error {
 	if len(o.Key.Private) != ed25519.PrivateKeySize || !o.Key.Public.Equal(o.Key.Private.Public()) {
 		return errors.New("node: the caretaker key pair is missing or inconsistent")
 	}
-	return soloPower(o.Genesis, o.Key.PublicBase58())
+	return nil
 }
 
-// soloPower checks that the caretaker key pub is a caretaker's and, in a
-// network of one caretaker, that it alone can make a block final: more than
-// 2/3 of the voting power.
-func soloPower(g *genesis.Doc, pub string) error {
-	var mine, total uint64
-	for _, c := range g.Caretakers {
-		total += c.Power
-		if c.PublicKey == pub {
-			mine = c.Power
-		}
-	}
+// soloPower checks that the caretaker key pub alone can make a block of
+// set final: more than 2/3 of its voting power.
+func soloPower(set governance.Set, chainID, pub string) error {
+	mine, total := set.Power(pub), set.Total()
 	if mine == 0 {
-		return fmt.Errorf("node: key %s is not a caretaker of chain %s", pub, g.ChainID)
+		return fmt.Errorf("node: key %s is not a caretaker of chain %s, and the node has no p2p peers to follow the chain from", pub, chainID)
 	}
-	if len(g.Caretakers) == 1 && 3*mine <= 2*total {
-		return fmt.Errorf("node: key %s holds %d of %d voting power; a single node needs more than 2/3 until federation exists", pub, mine, total)
+	if 3*mine <= 2*total {
+		return fmt.Errorf("node: key %s holds %d of %d voting power; without p2p a single node needs more than 2/3", pub, mine, total)
 	}
 	return nil
 }
@@ -169,32 +164,40 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 		return nil, fmt.Errorf("genesis: %w", err)
 	}
 	cfg := o.Config
-	n := &Node{cfg: cfg, version: o.Version, chainID: o.Genesis.ChainID, log: log, store: store}
-	for _, c := range o.Genesis.Caretakers {
-		n.caretakers = append(n.caretakers, c.PublicKey)
-		n.powers = append(n.powers, c.Power)
+	n := &Node{cfg: cfg, version: o.Version, chainID: o.Genesis.ChainID, genesis: o.Genesis, log: log, store: store,
+		govEvents: newGovEvents()}
+	if cfg.Role != RoleFollower {
+		n.self = o.Key.PublicBase58()
 	}
+	gov, err := loadGovernance(o.Genesis, store)
+	if err != nil {
+		return nil, err
+	}
+	n.gov = gov
 	if cfg.Metrics.Enabled {
 		n.metrics = NewMetrics()
 	}
 	// The backlog signals a full block's worth at the most we propose.
-	full := int(min(uint64(cfg.Block.MaxTxs), o.Genesis.Params.MaxBlockTxs))
+	full := int(min(uint64(cfg.Block.MaxTxs), gov.paramsAt(store.Height()+1).MaxBlockTxs))
 	n.backlog = newBacklog(store, ledger.Checker{}, cfg.Backlog.MaxTxs, cfg.Backlog.MaxBytes, full)
+	n.backlog.checkerAt = func() ledger.Checker { return gov.checker(gov.height() + 1) }
+	n.backlog.maxTxBytes = gov.paramsAt(store.Height() + 1).MaxTxBytes
 	n.metrics.watchBacklog(n.backlog.Stats)
 	n.events = newEvents(n.metrics)
 	n.app = &ledgerApp{store: store, backlog: n.backlog, events: n.events, metrics: n.metrics,
-		chainID: n.chainID, caretakersHash: genesis.CaretakersHash(o.Genesis.Caretakers), log: log}
+		chainID: n.chainID, gov: gov, govEvents: n.govEvents, maxTxs: cfg.Block.MaxTxs, log: log}
 	if err := n.app.loadTip(); err != nil {
 		return nil, err
 	}
-	n.engine = &soloEngine{app: n.app, src: n.backlog, key: o.Key, chainID: n.chainID,
+	n.engine = &soloEngine{app: n.app, src: n.backlog, key: o.Key, chainID: n.chainID, gov: gov,
 		maxTxs: cfg.Block.MaxTxs, interval: cfg.Block.Interval.Duration}
-	if needsP2P(&o) {
-		set, err := newCaretakerSet(o.Genesis)
-		if err != nil {
+	if !n.needsP2P(&o) && cfg.Role != RoleFollower {
+		if err := soloPower(gov.state().SetAt(store.Height()+1), n.chainID, n.self); err != nil {
 			return nil, err
 		}
-		if err := n.startP2P(&o, set); err != nil {
+	}
+	if n.needsP2P(&o) {
+		if err := n.startP2P(&o); err != nil {
 			return nil, errors.Join(err, n.closeP2P())
 		}
 	}
@@ -359,6 +362,7 @@ func (n *Node) closeResources() error {
 	n.serving.Store(false)
 	n.stopping.Store(true)
 	n.events.Close()
+	n.govEvents.close()
 	lerr := n.closeP2P()
 	if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		lerr = errors.Join(lerr, fmt.Errorf("http: close listener: %w", err))
@@ -431,14 +435,13 @@ func (n *Node) Status() Status {
 		Height:       tip.height,
 		LatestBlock:  tip.cid.String(),
 		LatestTime:   tip.time,
-		Caretakers:   slices.Clone(n.caretakers),
-		Powers:       slices.Clone(n.powers),
 		BacklogTxs:   txs,
 		BacklogBytes: int(bytes),
 		Ready:        n.serving.Load(),
 	}
 	st.PeerList = n.peerList()
 	st.Peers = len(st.PeerList)
+	n.governanceStatus(&st, tip.height)
 	return st
 }
 

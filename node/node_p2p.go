@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/ipdb/ipdb-node/federation"
-	"github.com/ipdb/ipdb-node/genesis"
-	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
 )
 
@@ -23,24 +21,27 @@ type PeerStatus struct {
 }
 
 // needsP2P reports whether the node runs a libp2p host: it has peers to
-// reach or to be reached by, or its network has several caretakers, or it
-// is a follower.
-func needsP2P(o *Options) bool {
-	return o.Config.Role == RoleFollower || len(o.Genesis.Caretakers) > 1 ||
-		len(o.Config.P2P.Listen) > 0 || len(o.Config.P2P.Peers) > 0
+// reach or to be reached by, or it needs the federation.
+func (n *Node) needsP2P(o *Options) bool {
+	return n.usesFederation(o) || len(o.Config.P2P.Listen) > 0 || len(o.Config.P2P.Peers) > 0
 }
 
 // usesFederation reports whether blocks are decided by the BFT engine
-// (several caretakers, or a follower observing them) rather than by the
-// single caretaker alone.
-func usesFederation(o *Options) bool {
-	return o.Config.Role == RoleFollower || len(o.Genesis.Caretakers) > 1
+// rather than by the single caretaker alone: the caretaker set of the next
+// height has several members, or our key is not in it (a follower, or a
+// caretaker that joined and waits for an election to add it).
+func (n *Node) usesFederation(o *Options) bool {
+	set := n.gov.state().SetAt(n.store.Height() + 1)
+	return o.Config.Role == RoleFollower || len(set.Caretakers) > 1 || set.Power(n.self) == 0
 }
 
 // startP2P starts the libp2p host, joins the topics and registers the
 // request handlers, and makes the engine: the BFT one when the network
 // needs it, else the solo one.
-func (n *Node) startP2P(o *Options, set *caretakerSet) error {
+func (n *Node) startP2P(o *Options) error {
+	if set := n.gov.state().SetAt(n.store.Height() + 1); o.P2PKey == nil && o.Config.Role != RoleFollower && set.Power(n.self) == 0 {
+		return fmt.Errorf("node: key %s is not a caretaker of chain %s; to follow the chain until an election adds it, the node needs p2p (a node key and peers)", n.self, n.chainID)
+	}
 	if o.P2PKey == nil {
 		return fmt.Errorf("node: p2p is needed (several caretakers, a follower, or p2p addresses) but no p2p key was given")
 	}
@@ -51,23 +52,23 @@ func (n *Node) startP2P(o *Options, set *caretakerSet) error {
 		return fmt.Errorf("start p2p: %w", err)
 	}
 	n.host = host
-	host.SetCaretakers(set.peers)
+	host.SetCaretakers(n.gov.setAt(n.store.Height() + 1).peers)
+	n.app.onSetChange = func(h uint64) { host.SetCaretakers(n.gov.setAt(h + 1).peers) }
 	host.SetHeight(n.app.tip.Load().height)
 	n.app.announce = host.SetHeight
 	n.metrics.watchPeers(func() int { return len(host.Peers()) })
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
 	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log}
-	ver := &verifier{store: n.store, backlog: n.backlog, set: set, fetch: fetch,
-		maxTxs: int(min(o.Genesis.Params.MaxBlockTxs, ledger.MaxBlockTxs))} // the network's rule, not our config's
+	ver := &verifier{store: n.store, backlog: n.backlog, gov: n.gov, fetch: fetch}
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,
 		log: n.log.With("component", "sync"), metrics: n.metrics}
 	host.Handle(reqTxs, MaxFetchRequestBytes, fetch.serve)
 	host.Handle(reqBlocks, MaxSyncRequestBytes, bs.serve)
-	if !usesFederation(o) {
+	if !n.usesFederation(o) {
 		n.gossip.topic, err = joinTxs(host, n.gossip)
 		return err
 	}
-	e, err := n.newBFTEngine(o, set, ver, bs)
+	e, err := n.newBFTEngine(o, ver, bs)
 	if err != nil {
 		return err
 	}
@@ -80,10 +81,10 @@ func (n *Node) startP2P(o *Options, set *caretakerSet) error {
 }
 
 // newBFTEngine makes the BFT engine; a caretaker's opens its WAL.
-func (n *Node) newBFTEngine(o *Options, set *caretakerSet, ver *verifier, bs *blockSync) (*bftEngine, error) {
+func (n *Node) newBFTEngine(o *Options, ver *verifier, bs *blockSync) (*bftEngine, error) {
 	c := o.Config.Consensus
-	e := &bftEngine{app: n.app, set: set, selfPeer: n.host.ID(), log: n.log.With("component", "consensus"), metrics: n.metrics,
-		verifier: ver, sync: bs, interval: genesisInterval(o.Genesis), maxTxs: min(ver.maxTxs, o.Config.Block.MaxTxs),
+	e := &bftEngine{app: n.app, gov: n.gov, selfPeer: n.host.ID(), log: n.log.With("component", "consensus"), metrics: n.metrics,
+		verifier: ver, sync: bs, maxTxs: o.Config.Block.MaxTxs,
 		inbox: make(chan any, engineInbox), stop: make(chan struct{}), kick: make(chan struct{}, 1),
 		timers: make(map[federation.Timer]*time.Timer)}
 	e.fed = federation.Config{TimeoutPropose: c.TimeoutPropose.Duration, TimeoutPrevote: c.TimeoutPrevote.Duration,
@@ -106,11 +107,6 @@ func (n *Node) newBFTEngine(o *Options, set *caretakerSet, ver *verifier, bs *bl
 	}
 	e.m = m
 	return e, nil
-}
-
-// genesisInterval is the network's block interval.
-func genesisInterval(g *genesis.Doc) time.Duration {
-	return time.Duration(g.Params.BlockIntervalMS) * time.Millisecond
 }
 
 // joinTxs joins the transaction topic alone (a single caretaker's node).

@@ -11,7 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/ipdb/ipdb-node/federation"
-	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
 )
@@ -63,31 +63,33 @@ func verdictOf(err error) p2p.Verdict {
 	return p2p.Ignore // internal: not the peer's fault
 }
 
-// caretakerSet is the genesis caretaker set as consensus needs it. It is
-// immutable and safe for concurrent use.
+// caretakerSet is one caretaker set as consensus needs it (the set in
+// force over a range of heights; see govBook). It is immutable and safe for
+// concurrent use.
 type caretakerSet struct {
 	chainID string
 	powers  map[string]uint64  // raw 32-byte signing key -> power
-	peerOf  map[string]peer.ID // raw signing key -> genesis peer id ("" if none)
+	peerOf  map[string]peer.ID // raw signing key -> peer id ("" if none)
 	total   uint64
 	vals    *federation.ValidatorSet
-	hash    []byte // genesis.CaretakersHash
+	hash    []byte // genesis.CaretakersHash of the set
 	peers   []peer.ID
 }
 
-func newCaretakerSet(g *genesis.Doc) (*caretakerSet, error) {
-	s := &caretakerSet{chainID: g.ChainID, powers: make(map[string]uint64), peerOf: make(map[string]peer.ID),
-		hash: genesis.CaretakersHash(g.Caretakers), peers: g.PeerIDs()}
-	vals := make([]federation.Validator, 0, len(g.Caretakers))
-	for i, c := range g.Caretakers {
+func newCaretakerSet(chainID string, set governance.Set) (*caretakerSet, error) {
+	s := &caretakerSet{chainID: chainID, powers: make(map[string]uint64), peerOf: make(map[string]peer.ID),
+		hash: set.Hash()}
+	vals := make([]federation.Validator, 0, len(set.Caretakers))
+	for i, c := range set.Caretakers {
 		pub, err := ledger.DecodePublicKey(c.PublicKey)
 		if err != nil {
-			return nil, fmt.Errorf("genesis caretaker %d: %w", i, err)
+			return nil, fmt.Errorf("caretaker %d: %w", i, err)
 		}
 		s.powers[string(pub)] = c.Power
 		s.total += c.Power
 		if id, err := peer.Decode(c.PeerID); err == nil {
 			s.peerOf[string(pub)] = id
+			s.peers = append(s.peers, id)
 		}
 		vals = append(vals, federation.Validator{ID: federation.ValidatorID(pub), Power: c.Power})
 	}
@@ -196,13 +198,25 @@ func (e *bftEngine) checkVote(data []byte) (*signedVote, error) {
 	}
 	// Any caretaker may relay another's signed vote (see relayVotes);
 	// p2p already refused authors outside the caretaker set.
-	if e.set.power(v.Validator) == 0 {
-		return nil, fmt.Errorf("%w: %x", errNotCaretaker, v.Validator)
-	}
 	if err := e.checkHeight(v.Height); err != nil {
 		return nil, err
 	}
-	return v, v.verify(e.set.chainID)
+	set := e.gov.setAt(v.Height)
+	if set.power(v.Validator) == 0 {
+		return nil, e.notCaretaker(v.Height, v.Validator)
+	}
+	return v, v.verify(set.chainID)
+}
+
+// notCaretaker is the error for a message of height h signed by pub, a key
+// outside the set in force at h. Past the next height the set is not known
+// yet (an election in the next block may add pub), so the message is only
+// ignored.
+func (e *bftEngine) notCaretaker(h uint64, pub []byte) error {
+	if h > e.height.Load() {
+		return fmt.Errorf("%w: height %d, signer %x not a caretaker yet", errFutureMessage, h, pub)
+	}
+	return fmt.Errorf("%w: %x at height %d", errNotCaretaker, pub, h)
 }
 
 // checkHeight refuses heights below ours (stale) or too far above it.
@@ -232,19 +246,23 @@ func (e *bftEngine) checkProposal(from peer.ID, data []byte) (*signedProposal, e
 	if err != nil {
 		return nil, err
 	}
-	if err := e.set.checkAuthor(p.Proposer, from); err != nil {
-		return nil, err
-	}
 	if err := e.checkHeight(p.Height); err != nil {
 		return nil, err
 	}
-	if p.block.ChainID != e.set.chainID {
+	set := e.gov.setAt(p.Height)
+	if set.power(p.Proposer) == 0 {
+		return nil, e.notCaretaker(p.Height, p.Proposer)
+	}
+	if err := set.checkAuthor(p.Proposer, from); err != nil {
+		return nil, err
+	}
+	if p.block.ChainID != set.chainID {
 		return nil, fmt.Errorf("%w: block of chain %q", ErrMalformedMessage, p.block.ChainID)
 	}
-	if want := e.set.vals.Proposer(p.Height, p.Round); !bytes.Equal([]byte(want), p.Proposer) {
+	if want := set.vals.Proposer(p.Height, p.Round); !bytes.Equal([]byte(want), p.Proposer) {
 		return nil, fmt.Errorf("proposal of round %d from %x, proposer is %x: %w", p.Round, p.Proposer, []byte(want), federation.ErrInvalid)
 	}
-	return p, p.verify(e.set.chainID)
+	return p, p.verify(set.chainID)
 }
 
 // handleVote passes an accepted vote to the consensus loop.

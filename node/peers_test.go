@@ -56,11 +56,7 @@ func validatorEngine(t *testing.T) (*bftEngine, []ledger.KeyPair) {
 		g.Caretakers = append(g.Caretakers, genesis.Caretaker{Name: fmt.Sprint(i), PublicKey: k.PublicBase58(), Power: 10,
 			PeerID: testPeerID(t, byte(81+i)).String()})
 	}
-	set, err := newCaretakerSet(g)
-	if err != nil {
-		t.Fatalf("newCaretakerSet()=%v", err)
-	}
-	e := &bftEngine{set: set, log: slog.New(slog.DiscardHandler), kick: make(chan struct{}, 1), selfPeer: testPeerID(t, 81)}
+	e := &bftEngine{gov: testGov(t, g, nil), log: slog.New(slog.DiscardHandler), kick: make(chan struct{}, 1), selfPeer: testPeerID(t, 81)}
 	e.height.Store(5)
 	return e, keys
 }
@@ -131,7 +127,7 @@ func TestValidateProposal(t *testing.T) {
 func proposerRounds(e *bftEngine, h uint64, key ledger.KeyPair) (mine, notMine uint32) {
 	found := [2]bool{}
 	for r := uint32(0); !found[0] || !found[1]; r++ {
-		if string(e.set.vals.Proposer(h, r)) == string(key.Public) {
+		if string(e.gov.setAt(h).vals.Proposer(h, r)) == string(key.Public) {
 			mine, found[0] = r, true
 		} else {
 			notMine, found[1] = r, true

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
 )
 
@@ -63,6 +65,7 @@ type soloEngine struct {
 	src      pendingSource
 	key      ledger.KeyPair
 	chainID  string
+	gov      *govBook // nil in tests of the engine alone: genesis rules
 	maxTxs   int
 	interval time.Duration
 }
@@ -98,8 +101,19 @@ func (e *soloEngine) Run(ctx context.Context) error {
 }
 
 // produce proposes a block and, when there is one, signs and commits it.
+// It stops (an error) when an election has made a set in which this
+// caretaker alone no longer makes a block final: the node must then run
+// the federation, which it chooses when it starts.
 func (e *soloEngine) produce() error {
-	p, err := e.app.ProposeBlock(e.maxTxs)
+	maxTxs := e.maxTxs
+	if e.gov != nil {
+		next := e.gov.height() + 1
+		if err := soloPower(e.gov.state().SetAt(next), e.chainID, e.key.PublicBase58()); err != nil {
+			return fmt.Errorf("%w; restart the node so that it runs the federation", err)
+		}
+		maxTxs = int(min(uint64(maxTxs), e.gov.paramsAt(next).MaxBlockTxs))
+	}
+	p, err := e.app.ProposeBlock(maxTxs)
 	if err != nil || p == nil {
 		return err
 	}
@@ -123,14 +137,16 @@ type tipInfo struct {
 // ledgerApp is the application over the Badger store: blocks from the
 // backlog, stored, then announced.
 type ledgerApp struct {
-	store          *ledger.Store
-	backlog        *backlog
-	events         *events
-	metrics        *Metrics
-	checker        ledger.Checker
-	chainID        string
-	caretakersHash []byte
-	log            *slog.Logger
+	store       *ledger.Store
+	backlog     *backlog
+	events      *events
+	metrics     *Metrics
+	gov         *govBook
+	maxTxs      int // our configured block limit
+	chainID     string
+	log         *slog.Logger
+	govEvents   *govEvents     // election events for the stream
+	onSetChange func(h uint64) // after a commit that changed the caretaker set of h+1; nil: nothing to tell
 
 	announce func(height uint64)   // tells peers our height after each commit; nil without p2p
 	evidence []ledger.Equivocation // engine goroutine only: evidence for the next block built
@@ -182,7 +198,7 @@ func (a *ledgerApp) ProposeBlock(maxTxs int) (*proposal, error) {
 // recheck checks vs in a batch over the committed ledger. It returns nil
 // (and no error) after dropping the transactions that failed.
 func (a *ledgerApp) recheck(vs []*ledger.VerifiedTx) ([]*ledger.CheckedTx, error) {
-	batch := ledger.NewBatch(a.store, a.checker)
+	batch := ledger.NewBatch(a.store, a.gov.checker(a.store.Height()+1))
 	var gone []dropped
 	for _, v := range vs {
 		if _, err := batch.Add(v); err != nil {
@@ -227,7 +243,7 @@ func (a *ledgerApp) nextBlock(now time.Time, txs []*ledger.CheckedTx) (*ledger.B
 		Prev:           prevCID,
 		Txs:            ids,
 		StateHash:      ledger.NextStateHash(prev.StateHash, txs),
-		CaretakersHash: a.caretakersHash,
+		CaretakersHash: a.gov.setAt(prev.Height + 1).hash,
 		LastCommit:     last,
 		Evidence:       evidenceFor(a.evidence, prev.Height+1),
 	}, nil
@@ -253,9 +269,11 @@ func evidenceFor(evs []ledger.Equivocation, h uint64) []ledger.Equivocation {
 // its waiters released.
 func (a *ledgerApp) CommitBlock(p *proposal, c *ledger.Commit) error {
 	b := p.block
-	if err := a.store.CommitBlock(b, c, p.txs); err != nil {
-		return fmt.Errorf("commit block %d: %w", b.Height, err)
+	gs, gevs, err := a.commitStore(p, c)
+	if err != nil {
+		return err
 	}
+	a.installGovernance(b.Height, gs)
 	ids := make([]string, len(p.txs))
 	evs := make([]Event, len(p.txs))
 	for i, t := range p.txs {
@@ -269,6 +287,7 @@ func (a *ledgerApp) CommitBlock(p *proposal, c *ledger.Commit) error {
 		a.announce(b.Height)
 	}
 	a.events.Publish(evs)
+	a.publishGovernance(gevs)
 	now := time.Now()
 	var since time.Duration
 	if !a.lastCommit.IsZero() {
@@ -278,4 +297,57 @@ func (a *ledgerApp) CommitBlock(p *proposal, c *ledger.Commit) error {
 	a.metrics.committedBlock(b.Height, len(p.txs), now.Sub(p.built), since)
 	a.log.Debug("block committed", logKeyHeight, b.Height, logKeyBlock, p.cid, logKeyTxs, len(p.txs))
 	return nil
+}
+
+// commitStore stores block p with commit c and, when its transactions
+// change the governance state, the new state in the same write. It returns
+// the new state's snapshot (nil when unchanged) and its events.
+func (a *ledgerApp) commitStore(p *proposal, c *ledger.Commit) (*govSnap, []governance.Event, error) {
+	b := p.block
+	cur := a.gov.state()
+	next, evs, err := cur.Apply(b.Height, p.txs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("governance of block %d: %w", b.Height, err)
+	}
+	var enc []byte
+	var snap *govSnap
+	if next != cur {
+		if enc, err = next.Encode(); err != nil {
+			return nil, nil, fmt.Errorf("governance of block %d: %w", b.Height, err)
+		}
+		if snap, err = a.gov.prepare(next); err != nil {
+			return nil, nil, fmt.Errorf("governance of block %d: %w", b.Height, err)
+		}
+	}
+	if err := a.store.CommitBlockState(b, c, p.txs, enc); err != nil {
+		return nil, nil, fmt.Errorf("commit block %d: %w", b.Height, err)
+	}
+	return snap, evs, nil
+}
+
+// installGovernance installs snap (when not nil), the governance state in
+// force after block h, before the backlog is rechecked; it updates the
+// backlog's limits and tells p2p when the caretaker set of h+1 differs from
+// h's.
+func (a *ledgerApp) installGovernance(h uint64, snap *govSnap) {
+	if snap != nil {
+		before := a.gov.setAt(h + 1)
+		a.gov.snap.Store(snap)
+		params := a.gov.paramsAt(h + 1)
+		a.backlog.setLimits(int(min(uint64(a.maxTxs), params.MaxBlockTxs)), params.MaxTxBytes)
+		if after := a.gov.setAt(h + 1); !bytes.Equal(before.hash, after.hash) {
+			a.log.Info("caretaker set changes", logKeyHeight, h+1, "caretakers", after.vals.Len(), "total_power", after.total)
+			if a.onSetChange != nil {
+				a.onSetChange(h)
+			}
+		}
+	}
+}
+
+// publishGovernance logs and publishes the election events of a block.
+func (a *ledgerApp) publishGovernance(evs []governance.Event) {
+	for _, ev := range evs {
+		a.log.Info("election "+strings.TrimPrefix(ev.Type, "election_"), logKeyHeight, ev.Height, "election", ev.ElectionID, "kind", ev.Kind, "status", ev.Status)
+	}
+	a.govEvents.publish(evs)
 }

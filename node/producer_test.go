@@ -210,7 +210,7 @@ func newLedgerHarness(t *testing.T, genesisTime time.Time, maxTxs int) *ledgerHa
 	h := &ledgerHarness{store: st, doc: doc, key: key, events: newEvents(nil)}
 	h.backlog = newBacklog(st, ledger.Checker{}, 1000, 1<<30, maxTxs)
 	h.app = &ledgerApp{store: st, backlog: h.backlog, events: h.events, chainID: doc.ChainID,
-		caretakersHash: genesis.CaretakersHash(doc.Caretakers), log: testLogger(t)}
+		gov: testGov(t, doc, st), maxTxs: maxTxs, log: testLogger(t)}
 	if err := h.app.loadTip(); err != nil {
 		t.Fatalf("loadTip()=%v", err)
 	}

@@ -38,10 +38,8 @@ type candidate struct {
 type verifier struct {
 	store   *ledger.Store
 	backlog *backlog
-	set     *caretakerSet
-	checker ledger.Checker
+	gov     *govBook
 	fetch   *txFetcher // nil: no peers to ask
-	maxTxs  int        // genesis params.MaxBlockTxs
 }
 
 func invalidBlock(h uint64, format string, args ...any) error {
@@ -71,8 +69,9 @@ func (v *verifier) verify(ctx context.Context, c *candidate) ([]*ledger.CheckedT
 // the time a live proposal must not be far ahead of (zero: not checked).
 func (v *verifier) checkHeader(b, prev *ledger.Block, prevCID cid.Cid, now time.Time) error {
 	h := b.Height
+	set, params := v.gov.setAt(h), v.gov.paramsAt(h)
 	switch {
-	case b.ChainID != v.set.chainID:
+	case b.ChainID != set.chainID:
 		return invalidBlock(h, "chain %q", b.ChainID)
 	case h != prev.Height+1:
 		return invalidBlock(h, "height after %d", prev.Height)
@@ -82,13 +81,14 @@ func (v *verifier) checkHeader(b, prev *ledger.Block, prevCID cid.Cid, now time.
 		return invalidBlock(h, "time %d before the previous block's %d", b.Time, prev.Time)
 	case !now.IsZero() && b.Time > now.Add(maxBlockSkew).UnixMilli():
 		return invalidBlock(h, "time %d is in the future", b.Time)
-	case !bytes.Equal(b.CaretakersHash, v.set.hash):
-		return invalidBlock(h, "caretakers hash %x, want %x", b.CaretakersHash, v.set.hash)
-	case len(b.Txs) > v.maxTxs:
-		return invalidBlock(h, "%d transactions, over the network's limit of %d", len(b.Txs), v.maxTxs)
+	case !bytes.Equal(b.CaretakersHash, set.hash):
+		return invalidBlock(h, "caretakers hash %x, want %x", b.CaretakersHash, set.hash)
+	case uint64(len(b.Txs)) > params.MaxBlockTxs:
+		return invalidBlock(h, "%d transactions, over the network's max_block_txs of %d", len(b.Txs), params.MaxBlockTxs)
 	}
 	for i := range b.Evidence {
-		if err := b.Evidence[i].Verify(v.set.chainID, v.set.power); err != nil {
+		ev := &b.Evidence[i]
+		if err := ev.Verify(set.chainID, v.gov.setAt(ev.Height).power); err != nil {
 			return fmt.Errorf("%w %d: evidence %d: %w", ErrInvalidProposal, h, i, err)
 		}
 	}
@@ -108,7 +108,7 @@ func (v *verifier) checkLastCommit(b *ledger.Block) error {
 			return nil
 		}
 	}
-	if err := v.set.verifyCommit(b.LastCommit, b.Height-1, b.Prev); err != nil {
+	if err := v.gov.setAt(b.Height-1).verifyCommit(b.LastCommit, b.Height-1, b.Prev); err != nil {
 		return fmt.Errorf("%w %d: last commit: %w", ErrInvalidProposal, b.Height, err)
 	}
 	return nil
@@ -149,11 +149,29 @@ func (v *verifier) collect(ctx context.Context, b *ledger.Block, from peer.ID) (
 	return out, nil
 }
 
+// executeSynced checks a synced block against the store, whose tip must be
+// prev (of CID prevCID): its header and commit with the caretaker set of
+// its height, then its transactions.
+func (v *verifier) executeSynced(prev *ledger.Block, prevCID cid.Cid, sb *syncedBlock) ([]*ledger.CheckedTx, error) {
+	b := sb.block
+	if err := v.checkHeader(b, prev, prevCID, time.Time{}); err != nil {
+		return nil, err
+	}
+	if err := v.gov.setAt(b.Height).verifyCommit(sb.commit, b.Height, sb.cid); err != nil {
+		return nil, fmt.Errorf("%w %d: %w", ErrInvalidProposal, b.Height, err)
+	}
+	return v.execute(prev, b, sb.txs)
+}
+
 // execute checks b's transactions in a batch over the store (whose tip must
 // be prev) and b's state hash.
 func (v *verifier) execute(prev, b *ledger.Block, vtxs []*ledger.VerifiedTx) ([]*ledger.CheckedTx, error) {
-	batch := ledger.NewBatch(v.store, v.checker)
+	batch := ledger.NewBatch(v.store, v.gov.checker(b.Height))
+	maxBytes := v.gov.paramsAt(b.Height).MaxTxBytes
 	for i, vt := range vtxs {
+		if n := uint64(len(vt.Tx().Canonical())); n > maxBytes {
+			return nil, invalidBlock(b.Height, "tx %d is %d bytes, over the network's max_tx_bytes of %d", i, n, maxBytes)
+		}
 		if _, err := batch.Add(vt); err != nil {
 			if !isInvalid(err) {
 				return nil, fmt.Errorf("check tx %d of block %d: %w", i, b.Height, err)

@@ -5,11 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
 )
 
 func TestVerifyProposal(t *testing.T) {
-	c := newBenchChain(t)
+	key := newKey(t, 9)
+	g := genesis.Dev("bench", key, time.Unix(1_700_000_000, 0))
+	g.Params.MaxBlockTxs = 2 // "too many txs" below has 3
+	c := openBenchChain(t, key, g)
 	c.commitBlocks(t, 2, 3)
 	owner := newKey(t, 1)
 	txs := []*ledger.Tx{createTx(t, owner, 100, 1), createTx(t, owner, 101, 1)}
@@ -20,7 +24,7 @@ func TestVerifyProposal(t *testing.T) {
 			t.Fatalf("backlog.Add()=%v", err)
 		}
 	}
-	v := &verifier{store: c.store, backlog: bl, set: c.set, maxTxs: 2}
+	v := &verifier{store: c.store, backlog: bl, gov: c.gov}
 	good, _ := c.nextBlock(t, txs)
 	tests := []struct {
 		name   string

@@ -1,0 +1,182 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ipdb/ipdb-node/governance"
+)
+
+// electionStreamPath is the WebSocket stream of election events (ours; the
+// transaction stream keeps BigchainDB's shape).
+const electionStreamPath = "/api/v1/streams/elections"
+
+// govEvents fans election events out to subscribers, each event encoded
+// once as a JSON object. A subscriber whose buffer is full is dropped (its
+// channel closed): a slow reader never delays a commit. All methods are
+// safe for concurrent use.
+type govEvents struct {
+	mu     sync.Mutex
+	subs   map[chan []byte]struct{}
+	closed bool
+}
+
+func newGovEvents() *govEvents { return &govEvents{subs: make(map[chan []byte]struct{})} }
+
+// subscribe returns a channel buffering at most buf events (1 to
+// maxSubscriptionBuffer) and the function that unsubscribes it.
+func (g *govEvents) subscribe(buf int) (<-chan []byte, func()) {
+	c := make(chan []byte, min(max(buf, 1), maxSubscriptionBuffer))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		close(c)
+		return c, func() {}
+	}
+	g.subs[c] = struct{}{}
+	return c, func() { g.drop(c) }
+}
+
+// drop removes c and closes it, unless it is gone already.
+func (g *govEvents) drop(c chan []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.subs[c]; ok {
+		delete(g.subs, c)
+		close(c)
+	}
+}
+
+// publish hands evs to every subscriber, dropping those with no room.
+func (g *govEvents) publish(evs []governance.Event) {
+	if g == nil || len(evs) == 0 {
+		return
+	}
+	msgs := make([][]byte, 0, len(evs))
+	for _, ev := range evs {
+		if b, err := json.Marshal(ev); err == nil {
+			msgs = append(msgs, b)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for c := range g.subs {
+		if !offerAll(c, msgs) {
+			delete(g.subs, c)
+			close(c)
+		}
+	}
+}
+
+// offerAll sends msgs to c without blocking; false when c had no room.
+func offerAll(c chan []byte, msgs [][]byte) bool {
+	for _, m := range msgs {
+		select {
+		case c <- m:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// close ends every subscription; later ones end at once.
+func (g *govEvents) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for c := range g.subs {
+		delete(g.subs, c)
+		close(c)
+	}
+}
+
+// electionStream serves GET /api/v1/streams/elections: one text message
+// per election event, in commit order.
+type electionStream struct {
+	b     Backend
+	max   int64
+	buf   int
+	log   *slog.Logger
+	count atomic.Int64
+}
+
+func newElectionStream(b Backend, max, buf int, log *slog.Logger) *electionStream {
+	if max <= 0 {
+		max = streamDefaultMaxSubscribers
+	}
+	if buf <= 0 {
+		buf = streamDefaultBuffer
+	}
+	return &electionStream{b: b, max: int64(max), buf: buf, log: log}
+}
+
+// serve upgrades the request and sends events until the subscription ends,
+// the client leaves, or a write fails.
+func (s *electionStream) serve(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	g, ok := s.b.(GovernanceBackend)
+	if !ok {
+		return errNotFound()
+	}
+	if e := checkUpgrade(r); e != nil {
+		return e
+	}
+	if s.count.Add(1) > s.max {
+		s.count.Add(-1)
+		return errUnavailable(fmt.Sprintf("Too many event stream subscribers (the limit is %d); retry later", s.max), "")
+	}
+	defer s.count.Add(-1)
+	events, cancelSub := g.SubscribeElections(s.buf)
+	defer cancelSub()
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
+		CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		s.log.Debug("election stream: upgrade failed", "err", err)
+		return nil
+	}
+	c.SetReadLimit(maxClientMessageBytes)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	var wg sync.WaitGroup
+	wg.Go(func() { discardMessages(ctx, cancel, c) })
+	s.send(ctx, c, events)
+	cancel()
+	c.CloseNow()
+	wg.Wait()
+	return nil
+}
+
+// send writes events until the channel closes, ctx is done, or a write or
+// ping fails.
+func (s *electionStream) send(ctx context.Context, c *websocket.Conn, events <-chan []byte) {
+	ping := time.NewTicker(streamPingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if err := pingWithin(ctx, c); err != nil {
+				return
+			}
+		case m, ok := <-events:
+			if !ok {
+				c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
+				return
+			}
+			wctx, wcancel := context.WithTimeout(ctx, streamWriteTimeout)
+			err := c.Write(wctx, websocket.MessageText, m)
+			wcancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/governance"
+	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ledger/ledgertest"
+)
+
+// testGov returns the governance book of g's genesis state over st (nil:
+// a test that needs no store height).
+func testGov(tb testing.TB, g *genesis.Doc, st *ledger.Store) *govBook {
+	tb.Helper()
+	gov, err := newGovBook(g, governance.Genesis(g), st)
+	if err != nil {
+		tb.Fatalf("newGovBook()=%v", err)
+	}
+	return gov
+}
+
+// submitTx verifies tx and submits it to n, waiting for its commit.
+func submitTx(t *testing.T, n *Node, tx *ledger.Tx) {
+	t.Helper()
+	v, err := ledger.Verify(tx.Canonical())
+	if err != nil {
+		t.Fatalf("Verify()=%v", err)
+	}
+	if err := n.Submit(t.Context(), v, ModeCommit); err != nil {
+		t.Fatalf("Submit(%s)=%v", tx.Operation, err)
+	}
+}
+
+// electSetParam proposes name=value on the one-caretaker node n and votes
+// for it with key, returning the election id.
+func electSetParam(t *testing.T, n *Node, key ledger.KeyPair, name string, value uint64, seed string) string {
+	t.Helper()
+	st, tip := n.Governance()
+	el, err := governance.NewElection(governance.Proposal{Kind: governance.KindSetParam, Param: name, Value: value},
+		st.SetAt(tip+1), key, seed)
+	if err != nil {
+		t.Fatalf("NewElection()=%v", err)
+	}
+	submitTx(t, n, el)
+	vote, err := governance.NewVote(el.ID, []governance.Token{{Ref: ledger.OutputRef{TxID: el.ID, Index: 0}, Amount: genesis.DevPower}}, key, false)
+	if err != nil {
+		t.Fatalf("NewVote()=%v", err)
+	}
+	submitTx(t, n, vote)
+	return el.ID
+}
+
+func TestNodeGovernance(t *testing.T) {
+	o := testOptions(t)
+	n := newTestNode(t, o)
+	stop := runNode(t, n)
+	base := "http://" + n.HTTPAddr()
+	c := &http.Client{Timeout: 10 * time.Second}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr()+electionStreamPath, nil)
+	if err != nil {
+		t.Fatalf("Dial(elections stream)=%v", err)
+	}
+	defer ws.CloseNow()
+
+	id := electSetParam(t, n, o.Key, "max_tx_bytes", 2048, "seed-1")
+
+	var types []string
+	for len(types) < 3 {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("Read(elections stream)=%v after %v", err, types)
+		}
+		var ev governance.Event
+		if err := json.Unmarshal(msg, &ev); err != nil || ev.ElectionID != id {
+			t.Fatalf("event %s: %v", msg, err)
+		}
+		types = append(types, ev.Type)
+	}
+	if want := []string{governance.EventProposed, governance.EventVoted, governance.EventApproved}; !slices.Equal(types, want) {
+		t.Fatalf("events %v, want %v", types, want)
+	}
+
+	var el governance.Election
+	if code := getJSON(t, c, base+"/api/v1/elections/"+id, &el); code != http.StatusOK || el.Status != governance.StatusApproved || el.EffectHeight != 3 {
+		t.Fatalf("GET election: %d %+v, want approved in effect from 3", code, el)
+	}
+	var params struct {
+		Height uint64      `json:"height"`
+		Params []paramJSON `json:"params"`
+	}
+	getJSON(t, c, base+"/api/v1/params", &params)
+	i := slices.IndexFunc(params.Params, func(p paramJSON) bool { return p.Name == "max_tx_bytes" })
+	if i < 0 || params.Params[i].Value != 2048 || params.Params[i].Height != 3 {
+		t.Fatalf("params %+v, want max_tx_bytes 2048 from height 3", params)
+	}
+
+	// The new max_tx_bytes binds admission from the next block on.
+	big := ledgertest.Create(t, o.Key, map[string]any{"pad": strings.Repeat("x", 3000)}, nil, ledger.To(1, o.Key.Public))
+	v, err := ledger.Verify(big.Canonical())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Submit(t.Context(), v, ModeSync); err == nil || !strings.Contains(err.Error(), "max_tx_bytes of 2048") {
+		t.Fatalf("Submit(a %d-byte tx)=%v, want max_tx_bytes refusal", len(big.Canonical()), err)
+	}
+
+	// The state survives a restart: it is stored with the block.
+	if err := stop(); err != nil {
+		t.Fatalf("Run()=%v", err)
+	}
+	n.Close()
+	n = newTestNode(t, o)
+	st, tip := n.Governance()
+	if got := st.ParamsAt(tip + 1).MaxTxBytes; got != 2048 || tip != 2 {
+		t.Fatalf("after restart: max_tx_bytes %d at tip %d, want 2048 at 2", got, tip)
+	}
+	if el, ok := st.Election(id); !ok || el.StatusAt(tip) != governance.StatusApproved {
+		t.Fatalf("after restart: election %+v, %v", el, ok)
+	}
+}
+
+func TestGovernanceHTTPErrors(t *testing.T) {
+	o := testOptions(t)
+	n := newTestNode(t, o)
+	defer runNode(t, n)()
+	base := "http://" + n.HTTPAddr()
+	c := &http.Client{Timeout: 10 * time.Second}
+	tests := []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/api/v1/elections/xyz", http.StatusBadRequest, "want 64 hexadecimal digits"},
+		{"/api/v1/elections/" + strings.Repeat("ab", 32), http.StatusNotFound, "not found"},
+		{"/api/v1/elections?status=won", http.StatusBadRequest, "Want one of ongoing"},
+		{"/api/v1/elections?limit=3", http.StatusBadRequest, "Unknown arguments: limit"},
+		{"/api/v1/validators?height=0", http.StatusBadRequest, "Want a height from 1 to 1"},
+		{"/api/v1/validators?height=x", http.StatusBadRequest, "Want a height"},
+		{"/api/v1/params?x=1", http.StatusBadRequest, "Unknown arguments: x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := c.Get(base + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.code || !strings.Contains(string(body), tt.want) {
+				t.Fatalf("GET %s = %d %s, want %d with %q", tt.path, resp.StatusCode, body, tt.code, tt.want)
+			}
+		})
+	}
+	resp, err := c.Get(base + "/api/v1/genesis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	doc, err := genesis.Decode(body)
+	if err != nil || resp.Header.Get(genesisHashHeader) != fmt.Sprintf("%x", doc.Hash()) || !bytes.Equal(doc.Hash(), o.Genesis.Hash()) {
+		t.Fatalf("GET genesis: %v, hash header %q", err, resp.Header.Get(genesisHashHeader))
+	}
+}
