@@ -26,6 +26,11 @@ type initOptions struct {
 	params      []string // NAME=VALUE genesis parameters
 	follow      bool     // role follower
 	genesisFile string   // the network's genesis, for a follower
+	// Joining a running network (issue 7; see join.go).
+	join        string         // --join: API URL of a node of the network
+	genesisHash string         // --genesis-hash: the hash the network's genesis must have
+	http        string         // --http: [http] addr
+	joined      *joinedNetwork // what --join fetched, before the home is written
 }
 
 // newInitCmd returns `ipdb-node init`.
@@ -38,12 +43,18 @@ func newInitCmd(a *app) *cobra.Command {
 			"key (keys/node_key.json), the genesis of a development network with that caretaker\n" +
 			"key as its only caretaker (genesis.json), and the default configuration (config.toml).\n" +
 			"With --follow it makes a follower (a non-voting gateway) of the network whose genesis\n" +
-			"--genesis names, following the --peer nodes. It refuses to touch an existing home\n" +
-			"unless --force is given, which also deletes the home's ledger (data/).",
+			"--genesis names, following the --peer nodes. With --join URL it makes a home of the\n" +
+			"running network of the node at URL: its genesis (checked against the hash the node\n" +
+			"gives, and --genesis-hash) and its p2p addresses as peers; the new caretaker key then\n" +
+			"needs an add-caretaker election (init prints the command). It refuses to touch an\n" +
+			"existing home unless --force is given, which also deletes the home's ledger (data/).",
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := a.homeDir()
 			if err != nil {
+				return err
+			}
+			if o.joined, err = fetchJoin(cmd.Context(), o); err != nil {
 				return err
 			}
 			return initHome(home{dir}, o, a.stdout)
@@ -57,6 +68,9 @@ func newInitCmd(a *app) *cobra.Command {
 	f.StringArrayVar(&o.params, "param", nil, "genesis network parameter NAME=VALUE (repeatable; see README)")
 	f.BoolVar(&o.follow, "follow", false, "make a follower (role = \"follower\") of the network of --genesis")
 	f.StringVar(&o.genesisFile, "genesis", "", "genesis.json of the network to follow (with --follow)")
+	f.StringVar(&o.join, "join", "", "join the running network of this node's API URL: fetch its genesis and p2p addresses")
+	f.StringVar(&o.genesisHash, "genesis-hash", "", "with --join: the hex genesis hash the network must have (status shows genesis_hash)")
+	f.StringVar(&o.http, "http", "", "HTTP API address host:port (sets [http] addr)")
 	return c
 }
 
@@ -101,11 +115,18 @@ func initLocked(h home, o initOptions, out io.Writer) error {
 			return fmt.Errorf("remove the old ledger: %w", err)
 		}
 	}
-	if err := writeHome(h, homeFiles{key: key, nodeKey: nk, doc: doc, cfg: cfg}); err != nil {
+	files := homeFiles{key: key, nodeKey: nk, doc: doc, cfg: cfg}
+	if o.joined != nil {
+		files.genesisJSON = o.joined.raw
+	}
+	if err := writeHome(h, files); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "initialised %s: chain %s, %s %s, peer id %s\n", h.dir, doc.ChainID, cfg.Role, key.PublicBase58(), nk.id)
 	fmt.Fprintf(out, "  %s\n  %s\n  %s\n  %s\n", h.path(configFile), h.path(genesisFile), h.keyPath(), h.nodeKeyPath())
+	if o.joined != nil {
+		return o.joined.writeNext(out, h, key, nk, cfg.Role)
+	}
 	return nil
 }
 
@@ -118,11 +139,17 @@ func (o initOptions) build(key ledger.KeyPair, nk nodeKey) (*genesis.Doc, node.C
 	}
 	cfg := node.DefaultConfig()
 	cfg.P2P.Listen, cfg.P2P.Peers = o.p2p, o.peers
+	if o.joined != nil {
+		cfg.P2P.Peers = o.joined.peers
+	}
+	if o.http != "" {
+		cfg.HTTP.Addr = o.http
+	}
 	if o.follow {
 		cfg.Role = node.RoleFollower
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, node.Config{}, fmt.Errorf("flags --p2p, --peer, --follow: %w", err)
+		return nil, node.Config{}, fmt.Errorf("flags --p2p, --peer, --follow, --http, --join: %w", err)
 	}
 	return doc, cfg, nil
 }
@@ -130,6 +157,9 @@ func (o initOptions) build(key ledger.KeyPair, nk nodeKey) (*genesis.Doc, node.C
 // genesis returns the genesis of the options: the --genesis file of a
 // follower, else a new development genesis with the --param values.
 func (o initOptions) genesis(key ledger.KeyPair, nk nodeKey) (*genesis.Doc, error) {
+	if o.joined != nil {
+		return o.joined.doc, nil
+	}
 	if o.follow {
 		if o.genesisFile == "" {
 			return nil, errors.New("--follow needs --genesis FILE: a follower joins an existing network")
@@ -181,6 +211,9 @@ type homeFiles struct {
 	nodeKey nodeKey
 	doc     *genesis.Doc
 	cfg     node.Config
+	// genesisJSON, when set, is written instead of doc.Encode(): a joined
+	// network's genesis, byte for byte as its node served it.
+	genesisJSON []byte
 }
 
 // writeHome writes the keys, the genesis and the config, each atomically;
@@ -195,7 +228,11 @@ func writeHome(h home, f homeFiles) error {
 	if err := h.writeNodeKey(f.nodeKey); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(h.path(genesisFile), f.doc.Encode(), publicFileMode); err != nil {
+	genesisJSON := f.genesisJSON
+	if genesisJSON == nil {
+		genesisJSON = f.doc.Encode()
+	}
+	if err := atomicfile.WriteFile(h.path(genesisFile), genesisJSON, publicFileMode); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(h.path(configFile), node.RenderConfig(f.cfg), publicFileMode)

@@ -77,7 +77,8 @@ func newRootCmd(a *app) *cobra.Command {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newInitCmd(a), newStartCmd(a), newStatusCmd(a), newVersionCmd(a),
-		newKeysCmd(a), newTestnetCmd(a), newTxCmd(a), newExportCmd(a), newConfigCmd(a), newBenchCmd(a))
+		newKeysCmd(a), newTestnetCmd(a), newTxCmd(a), newExportCmd(a), newConfigCmd(a), newBenchCmd(a),
+		newGovCmd(a), newParamsCmd(a)) // governance (issue 7): gov.go, params.go
 	return root
 }
 

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/node"
 )
 
@@ -33,13 +36,17 @@ func newStatusCmd(a *app) *cobra.Command {
 				return err
 			}
 			var st node.Status
-			if err := json.Unmarshal(body, &st); err != nil {
+			var gov statusGov
+			if err := errors.Join(json.Unmarshal(body, &st), json.Unmarshal(body, &gov)); err != nil {
 				return fmt.Errorf("GET %s%s/status: decode answer: %w", base, apiPrefix, err)
 			}
 			if asJSON {
 				return writeIndented(a.stdout, body)
 			}
-			return writeStatus(a.stdout, base, st)
+			if err := writeStatus(a.stdout, base, st); err != nil {
+				return err
+			}
+			return writeStatusGov(a.stdout, gov)
 		},
 	}
 	c.Flags().StringVar(&api, "api", "", "API URL, such as "+defaultAPI+" (default: from the home's config)")
@@ -76,6 +83,37 @@ func writeStatus(w io.Writer, base string, st node.Status) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// statusGov holds the governance fields of GET /api/v1/status (issue 7).
+type statusGov struct {
+	Validators []validatorEntry      `json:"validators"`
+	Elections  []governance.Election `json:"elections"`
+}
+
+// writeStatusGov writes the caretaker set in force at the next height (key,
+// power, peer id, name) and the ongoing elections; nothing when the node
+// reports neither (a node without governance).
+func writeStatusGov(w io.Writer, g statusGov) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	if len(g.Validators) > 0 {
+		fmt.Fprintf(tw, "validators    %d in force at the next height:\n", len(g.Validators))
+	}
+	for _, v := range g.Validators {
+		pub, err := decodeValidatorKey(v.PublicKey.Type, v.PublicKey.Value)
+		if err != nil {
+			pub = v.PublicKey.Value
+		}
+		fmt.Fprintf(tw, "  %s\tpower %d\tpeer %s\t%s\n", pub, v.VotingPower, v.PeerID, v.Name)
+	}
+	if g.Validators != nil || g.Elections != nil {
+		fmt.Fprintf(tw, "elections     %d ongoing\n", len(g.Elections))
+	}
+	for _, e := range g.Elections {
+		fmt.Fprintf(tw, "  %s %s: %s; %d of %d for (%d needed), expires at height %d\n",
+			e.ID, e.Kind, electionChange(e), e.VotesPower, e.TotalPower, e.NeededPower, e.ExpiresHeight)
+	}
+	return tw.Flush()
 }
 
 // writeIndented writes JSON indented, and a newline.

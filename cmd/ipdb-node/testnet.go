@@ -72,7 +72,7 @@ func newTestnetCmd(a *app) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error { return runTestnet(o, a.stdout) },
 	}
 	f := c.Flags()
-	f.IntVar(&o.nodes, "nodes", 4, fmt.Sprintf("caretaker homes, 1 to %d", genesis.MaxCaretakers))
+	f.IntVar(&o.nodes, "nodes", 4, fmt.Sprintf("caretaker homes, 1 to max_caretakers (%d by default)", genesis.DefaultParams().MaxCaretakers))
 	f.IntVar(&o.followers, "followers", 0, fmt.Sprintf("follower (non-voting gateway) homes, 0 to %d", maxTestnetFollowers))
 	f.StringVar(&o.out, "out", "", "directory for the homes; must be missing or empty (required)")
 	f.StringVar(&o.chainID, "chain-id", defaultTestnetChainID, "chain id of the new network")
@@ -110,8 +110,12 @@ func runTestnet(o testnetOptions, out io.Writer) error {
 // check validates the options, naming the flag at fault, and returns the
 // host address.
 func (o testnetOptions) check() (netip.Addr, error) {
-	if o.nodes < 1 || o.nodes > genesis.MaxCaretakers {
-		return netip.Addr{}, fmt.Errorf("--nodes: want 1 to %d, got %d", genesis.MaxCaretakers, o.nodes)
+	params := genesis.DefaultParams()
+	if err := setParams(&params, o.params); err != nil {
+		return netip.Addr{}, err
+	}
+	if limit := int(params.MaxCaretakers); o.nodes < 1 || o.nodes > limit {
+		return netip.Addr{}, fmt.Errorf("--nodes: want 1 to %d (max_caretakers), got %d", limit, o.nodes)
 	}
 	if o.followers < 0 || o.followers > maxTestnetFollowers {
 		return netip.Addr{}, fmt.Errorf("--followers: want 0 to %d, got %d", maxTestnetFollowers, o.followers)

@@ -148,8 +148,8 @@ func TestTestnetRefuses(t *testing.T) {
 	}{
 		{"no out", []string{"--nodes", "2"}, "--out: required"},
 		{"non-empty out", []string{"--out", full}, "not empty"},
-		{"zero nodes", []string{"--nodes", "0"}, "--nodes: want 1 to 100, got 0"},
-		{"too many nodes", []string{"--nodes", "101"}, "--nodes: want 1 to 100, got 101"},
+		{"zero nodes", []string{"--nodes", "0"}, "--nodes: want 1 to 100 (max_caretakers), got 0"},
+		{"too many nodes", []string{"--nodes", "101"}, "--nodes: want 1 to 100 (max_caretakers), got 101"},
 		{"negative followers", []string{"--followers", "-1"}, "--followers: want 0 to 100, got -1"},
 		{"bad host", []string{"--host", "localhost"}, `--host: want an IP address such as 127.0.0.1, got "localhost"`},
 		{"base port over", []string{"--nodes", "4", "--base-port", "65530"}, "--base-port: want 0, or 1 to 65528 for 4 homes, got 65530"},

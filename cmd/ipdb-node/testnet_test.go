@@ -45,12 +45,14 @@ type cluster struct {
 }
 
 // newCluster writes a testnet of nodes caretakers and followers followers
-// and starts every home.
-func newCluster(t *testing.T, nodes, followers int) *cluster {
+// (with the extra arguments of `ipdb-node testnet`, such as --param) and
+// starts every home.
+func newCluster(t *testing.T, nodes, followers int, extra ...string) *cluster {
 	t.Helper()
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	mustRunCLI(t, "testnet", "--nodes", strconv.Itoa(nodes), "--followers", strconv.Itoa(followers), "--out", dir)
+	args := []string{"testnet", "--nodes", strconv.Itoa(nodes), "--followers", strconv.Itoa(followers), "--out", dir}
+	mustRunCLI(t, append(args, extra...)...)
 	c := &cluster{t: t, bin: bin, dir: dir, entries: readTestnet(t, dir), client: httpClient(t)}
 	c.procs = make([]*process, len(c.entries))
 	for i := range c.entries {
