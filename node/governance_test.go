@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ipdb/ipdb-node/p2p"
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/governance"
@@ -175,5 +176,97 @@ func TestGovernanceHTTPErrors(t *testing.T) {
 	doc, err := genesis.Decode(body)
 	if err != nil || resp.Header.Get(genesisHashHeader) != fmt.Sprintf("%x", doc.Hash()) || !bytes.Equal(doc.Hash(), o.Genesis.Hash()) {
 		t.Fatalf("GET genesis: %v, hash header %q", err, resp.Header.Get(genesisHashHeader))
+	}
+}
+
+// removalState returns the governance state of g after an election in
+// block 1 to remove caretaker gone, approved by the votes of voters in
+// block 2: gone is out of the set from height 3.
+func removalState(t *testing.T, g *genesis.Doc, proposer ledger.KeyPair, gone string, voters []ledger.KeyPair) *governance.State {
+	t.Helper()
+	st, err := ledger.OpenStore(t.TempDir(), ledger.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	chain := ledgertest.NewChain(t, st, proposer)
+	state := governance.Genesis(g)
+	set := state.SetAt(1)
+	peerID := set.Caretakers[set.Index(gone)].PeerID
+	el, err := governance.NewElection(governance.Proposal{Kind: governance.KindRemoveCaretaker, PublicKey: gone, PeerID: peerID},
+		set, proposer, "remove")
+	if err != nil {
+		t.Fatalf("NewElection()=%v", err)
+	}
+	apply := func(h uint64, txs ...*ledger.Tx) {
+		t.Helper()
+		chain.Checker = ledger.Checker{Elections: state.Rules(h)}
+		checked := chain.Check(txs...)
+		if state, _, err = state.Apply(h, checked); err != nil {
+			t.Fatalf("Apply(%d)=%v", h, err)
+		}
+		chain.CommitChecked(checked)
+	}
+	apply(1, el)
+	set = state.SetAt(2)
+	var votes []*ledger.Tx
+	for _, k := range voters {
+		i := set.Index(k.PublicBase58())
+		v, err := governance.NewVote(el.ID, []governance.Token{{Ref: ledger.OutputRef{TxID: el.ID, Index: uint64(i)}, Amount: set.Caretakers[i].Power}}, k, false)
+		if err != nil {
+			t.Fatalf("NewVote()=%v", err)
+		}
+		votes = append(votes, v)
+	}
+	apply(2, votes...)
+	if got := state.SetAt(3).Power(gone); got != 0 {
+		t.Fatalf("after the election, %s has power %d at height 3", gone, got)
+	}
+	return state
+}
+
+// A caretaker removed by election may vote and propose up to the height
+// before the effect; from then on its messages are rejected (and its peer
+// penalised), while a message of a height past the next is only ignored.
+func TestValidateAfterRemoval(t *testing.T) {
+	e, keys := validatorEngine(t)
+	k3, k4 := newKey(t, 43), newKey(t, 44)
+	g := e.gov.doc
+	for i, k := range []ledger.KeyPair{k3, k4} {
+		g.Caretakers = append(g.Caretakers, genesis.Caretaker{Name: fmt.Sprint(i + 2), PublicKey: k.PublicBase58(), Power: 10,
+			PeerID: testPeerID(t, byte(83+i)).String()})
+	}
+	state := removalState(t, g, keys[0], k4.PublicBase58(), []ledger.KeyPair{keys[0], keys[1], k3})
+	gov, err := newGovBook(g, state, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.gov = gov
+	from := testPeerID(t, 84)
+	c := blockCIDOf(t, testBlock(t, 1))
+	for _, tc := range []struct {
+		name   string
+		height uint64 // the machine's
+		vote   uint64 // the vote's
+		want   p2p.Verdict
+	}{
+		{"before the effect height", 2, 2, p2p.Accept},
+		{"at the effect height", 3, 3, p2p.Reject},
+		{"past it", 5, 5, p2p.Reject},
+		{"the next height, not known yet", 2, 3, p2p.Ignore},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.height.Store(tc.height)
+			if got := e.validateVote(t.Context(), from, signedTestVote(t, k4, votePrevote, tc.vote, 0, c).encode()); got != tc.want {
+				t.Fatalf("validateVote(removed caretaker, height %d at %d)=%v, want %v", tc.vote, tc.height, got, tc.want)
+			}
+		})
+	}
+	e.height.Store(3)
+	if got := e.validateVote(t.Context(), testPeerID(t, 83), signedTestVote(t, k3, votePrevote, 3, 0, c).encode()); got != p2p.Accept {
+		t.Fatalf("validateVote(remaining caretaker)=%v, want accept", got)
+	}
+	if got := e.gov.setAt(3).vals.Len(); got != 3 {
+		t.Fatalf("machine's set at height 3 has %d caretakers, want 3", got)
 	}
 }
