@@ -62,6 +62,9 @@ type Doc struct {
 	GenesisTime time.Time   `json:"genesis_time"`
 	Caretakers  []Caretaker `json:"caretakers"`
 	Params      Params      `json:"params"`
+	// Fee is the fee asset and treasury; nil (omitted) offers no quota
+	// purchases.
+	Fee *Fee `json:"fee,omitempty"`
 }
 
 // Validate checks the document's shape and bounds, naming the field at
@@ -103,6 +106,11 @@ func (d *Doc) validateHead() error {
 			return fmt.Errorf("genesis: caretakers[%d].peer_id: %s listed twice", i, c.PeerID)
 		}
 		peers[c.PeerID] = true
+	}
+	if d.Fee != nil {
+		if err := d.Fee.validate(); err != nil {
+			return fmt.Errorf("genesis: fee.%w", err)
+		}
 	}
 	return nil
 }

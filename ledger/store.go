@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/ipfs/go-cid"
@@ -112,7 +113,7 @@ func (s *Store) Output(ref OutputRef) (StoredOutput, bool, error) { return s.imp
 // new outputs, and every index. b.Height must be Height()+1 and b.Prev the
 // newest block's CID. Calls must be serialised.
 func (s *Store) CommitBlock(b *Block, commit *Commit, txs []*CheckedTx) error {
-	return s.impl.commitBlock(b, commit, txs, nil)
+	return s.impl.commitBlock(b, commit, txs, AppWrite{})
 }
 
 // CommitBlockState is CommitBlock that also replaces the application state
@@ -120,8 +121,41 @@ func (s *Store) CommitBlock(b *Block, commit *Commit, txs []*CheckedTx) error {
 // from the blocks (governance's) is never ahead of or behind them, kill -9
 // included. A nil appState leaves the stored one as it is.
 func (s *Store) CommitBlockState(b *Block, commit *Commit, txs []*CheckedTx, appState []byte) error {
-	return s.impl.commitBlock(b, commit, txs, appState)
+	return s.impl.commitBlock(b, commit, txs, AppWrite{State: appState})
 }
+
+// AppWrite is what an application writes with a block: its state (nil:
+// unchanged) and rows of its own (the ratelimit usage), each replacing the
+// row of its key.
+type AppWrite struct {
+	State []byte
+	Rows  []AppRow
+}
+
+// AppRow is one application row; Key is at most MaxAppRowKey bytes.
+type AppRow struct {
+	Key, Value []byte
+}
+
+// MaxAppRowKey bounds an application row's key: a public key and an
+// epoch fit many times over.
+const MaxAppRowKey = 256
+
+// CommitBlockApp is CommitBlock that also writes w in the same atomic
+// write, so that what the application derives from the blocks is never
+// ahead of or behind them, kill -9 included.
+func (s *Store) CommitBlockApp(b *Block, commit *Commit, txs []*CheckedTx, w AppWrite) error {
+	for _, r := range w.Rows {
+		if len(r.Key) == 0 || len(r.Key) > MaxAppRowKey {
+			return fmt.Errorf("ledger: application row key of %d bytes, want 1 to %d", len(r.Key), MaxAppRowKey)
+		}
+	}
+	return s.impl.commitBlock(b, commit, txs, w)
+}
+
+// AppRow returns the application row of key; nil (and no error) when none
+// was written.
+func (s *Store) AppRow(key []byte) ([]byte, error) { return s.impl.appRow(key) }
 
 // AppState returns the application state last written by
 // CommitBlockState; nil (and no error) when none was ever written.

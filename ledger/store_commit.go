@@ -82,7 +82,7 @@ func (s *storeImpl) checkGenesis(c cid.Cid) error {
 
 func idKeyCID(c cid.Cid) []byte { return append([]byte{prefixBlockCID}, c.KeyString()...) }
 
-func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, appState []byte) error {
+func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, app AppWrite) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	enc, cenc, err := s.checkNext(b, commit, txs)
@@ -95,10 +95,15 @@ func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, appS
 		if err := writeBlock(txn, b.Height, c, enc, cenc, txs, prepared); err != nil {
 			return err
 		}
-		if appState == nil {
+		for _, r := range app.Rows {
+			if err := txn.Set(append([]byte{prefixAppRow}, r.Key...), r.Value); err != nil {
+				return err
+			}
+		}
+		if app.State == nil {
 			return nil
 		}
-		return txn.Set([]byte(keyAppState), appState)
+		return txn.Set([]byte(keyAppState), app.State)
 	})
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		return fmt.Errorf("commit block %d of %d transactions: too large for one store write (memtable %d bytes): %w",
@@ -268,10 +273,18 @@ func setRows(txn *badger.Txn, rows []storeRow) error {
 	return nil
 }
 
-func (s *storeImpl) appState() ([]byte, error) {
+func (s *storeImpl) appState() ([]byte, error) { return s.getValue([]byte(keyAppState), "app state") }
+
+func (s *storeImpl) appRow(key []byte) ([]byte, error) {
+	return s.getValue(append([]byte{prefixAppRow}, key...), "app row")
+}
+
+// getValue returns the value of key, nil when absent; what names it in
+// errors.
+func (s *storeImpl) getValue(key []byte, what string) ([]byte, error) {
 	var out []byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keyAppState))
+		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -282,7 +295,7 @@ func (s *storeImpl) appState() ([]byte, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read app state: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return out, nil
 }

@@ -29,6 +29,8 @@ import (
 //	                                 order, uvarint position delta and the term's
 //	                                 weight (textsearch.Terms, float64 bits, 8 bytes)
 //	'e' uvarint(len) term height  -> same, for transactions with metadata
+//	'x' key                       -> an application row (the ratelimit usage of a
+//	                                 key in an epoch), written with a block
 //
 // The spent marker of an output is a flag in its record, set by the block
 // write of the spending transaction, so State.Output is one read. Text postings are grouped per term and block, which keeps them a
@@ -46,6 +48,7 @@ const (
 	prefixAsset     = 'a'
 	prefixAssetTerm = 'd'
 	prefixMetaTerm  = 'e'
+	prefixAppRow    = 'x'
 )
 
 // Meta keys: the newest block's height, the layout version and the

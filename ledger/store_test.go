@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -435,5 +436,34 @@ func TestStoreAppState(t *testing.T) {
 	}
 	if got, _ := s.AppState(); string(got) != "two" {
 		t.Fatalf("AppState() after a refused block = %q, want two", got)
+	}
+}
+
+func TestStoreAppRows(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	key := ledgertest.Key(t, 1)
+	chain := ledgertest.NewChain(t, s, key)
+	checked := chain.Check(ledgertest.Create(t, key, map[string]any{"n": 1}, nil))
+	b, c := chain.Build(checked)
+	w := ledger.AppWrite{State: []byte("s1"), Rows: []ledger.AppRow{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}}}
+	if err := s.CommitBlockApp(b, c, checked, w); err != nil {
+		t.Fatalf("CommitBlockApp()=%v", err)
+	}
+	if err := s.CommitBlockApp(b, c, checked, ledger.AppWrite{Rows: []ledger.AppRow{{Key: make([]byte, ledger.MaxAppRowKey+1)}}}); err == nil || !strings.Contains(err.Error(), "row key") {
+		t.Fatalf("CommitBlockApp() with an over-long row key = %v, want a row key error", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir)
+	for _, tc := range []struct{ key, want string }{{"a", "1"}, {"b", "2"}, {"c", ""}} {
+		got, err := s.AppRow([]byte(tc.key))
+		if err != nil || string(got) != tc.want || (tc.want == "" && got != nil) {
+			t.Fatalf("AppRow(%q)=%q, %v; want %q", tc.key, got, err, tc.want)
+		}
+	}
+	if got, _ := s.AppState(); string(got) != "s1" {
+		t.Fatalf("AppState()=%q, want s1", got)
 	}
 }

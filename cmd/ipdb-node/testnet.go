@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/internal/atomicfile"
+	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/node"
 )
 
@@ -207,10 +208,19 @@ type testnetHome struct {
 
 // testnet is a whole network to write.
 type testnet struct {
-	doc     *genesis.Doc
-	homes   []testnetHome
-	entries []testnetEntry
+	doc      *genesis.Doc
+	homes    []testnetHome
+	entries  []testnetEntry
+	treasury ledger.KeyPair // holds the fee asset
+	feeAsset *ledger.Tx     // the CREATE that issues it, to post once
 }
+
+// Files of a testnet beside its homes: the treasury's key and the signed
+// CREATE of the fee asset (genesis fee), which someone posts once.
+const (
+	treasuryKeyFile = "treasury.json"
+	feeAssetTxFile  = "fee_asset_tx.json"
+)
 
 // newTestnet makes the keys, the genesis and each home's config.
 func newTestnet(o testnetOptions, ip netip.Addr, ports []int) (*testnet, error) {
@@ -219,6 +229,9 @@ func newTestnet(o testnetOptions, ip netip.Addr, ports []int) (*testnet, error) 
 		return nil, err
 	}
 	tn := &testnet{doc: doc}
+	if err := tn.makeFee(); err != nil {
+		return nil, err
+	}
 	for i := range o.nodes + o.followers {
 		h, err := newTestnetHome(i, o.nodes, ip, ports[portsPerHome*i:])
 		if err != nil {
@@ -248,6 +261,21 @@ func newTestnet(o testnetOptions, ip netip.Addr, ports []int) (*testnet, error) 
 		}
 	}
 	return tn, nil
+}
+
+// makeFee makes the treasury key and the fee asset of the network.
+func (tn *testnet) makeFee() error {
+	key, err := newKeyPair()
+	if err != nil {
+		return err
+	}
+	tx, err := genesis.FeeAssetCreate(key, tn.doc.ChainID)
+	if err != nil {
+		return err
+	}
+	tn.treasury, tn.feeAsset = key, tx
+	tn.doc.Fee = &genesis.Fee{AssetID: tx.ID, Treasury: key.PublicBase58()}
+	return nil
 }
 
 // newTestnetHome makes the keys and the config (without peers) of home i;
@@ -303,6 +331,12 @@ func (tn *testnet) write(dir string) error {
 			return err
 		}
 	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, treasuryKeyFile), encodeKeyFile(tn.treasury), privateFileMode); err != nil {
+		return fmt.Errorf("write %s: %w", treasuryKeyFile, err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, feeAssetTxFile), append(tn.feeAsset.Canonical(), '\n'), publicFileMode); err != nil {
+		return fmt.Errorf("write %s: %w", feeAssetTxFile, err)
+	}
 	b, err := json.MarshalIndent(tn.entries, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", testnetFile, err)
@@ -319,6 +353,8 @@ func (tn *testnet) summary(w io.Writer, dir string) error {
 		fmt.Fprintf(&b, "  %-10s %-9s http://%s  %s\n", e.Home, e.Role, e.HTTP, e.P2P)
 	}
 	fmt.Fprintf(&b, "start each with: ipdb-node start --home %s\n", filepath.Join(dir, "<home>"))
+	fmt.Fprintf(&b, "fee asset %s: post %s once to issue it (its treasury key is %s)\n",
+		tn.feeAsset.ID, filepath.Join(dir, feeAssetTxFile), filepath.Join(dir, treasuryKeyFile))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ipdb/ipdb-node/genesis"
+	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/node"
 )
 
@@ -41,6 +42,14 @@ func TestTestnetLayout(t *testing.T) {
 	}
 	if doc.ChainID != "tn" || len(doc.Caretakers) != 3 || doc.Params.MaxBlockTxs != 50 || doc.Params.FeePerTx != 0 {
 		t.Fatalf("genesis %+v, want chain tn, 3 caretakers, max_block_txs 50, fee 0", doc)
+	}
+	treasury, err := readKeyFile(filepath.Join(dir, treasuryKeyFile))
+	if err != nil {
+		t.Fatalf("treasury key: %v", err)
+	}
+	fee, err := ledger.DecodeTx(readAll(t, filepath.Join(dir, feeAssetTxFile)))
+	if err != nil || doc.Fee == nil || fee.ID != doc.Fee.AssetID || doc.Fee.Treasury != treasury.PublicBase58() {
+		t.Fatalf("fee asset %v (%v), genesis fee %+v, treasury %s", fee, err, doc.Fee, treasury.PublicBase58())
 	}
 	for i, e := range entries {
 		h := home{filepath.Join(dir, e.Home)}
