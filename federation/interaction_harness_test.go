@@ -16,7 +16,8 @@ import (
 // app requests and timers wait until a command answers or fires them.
 // Nodes are numbered from 1; "all" or no number means every node. Commands:
 //
-//	add-nodes N power=(p1,...)   validators v1..vN, one machine each
+//	add-nodes N power=(p1,...)   nodes v1..vN, one machine each; power 0: not a member (yet)
+//	set-validators h=H power=(..)  the set from height H on (power 0: not a member)
 //	add-observer                 a machine with Self "" (gets every broadcast)
 //	proposers h=H rounds=R       print Proposer(H, r) for r < R
 //	start|txs|replay|state N...  StartHeight / TxsAvailable / crash+restart with WAL replay / print state
@@ -30,8 +31,8 @@ import (
 //	decided                      print every node's decisions
 type harness struct {
 	t     *testing.T
-	set   *federation.ValidatorSet
-	nodes []*hnode // node "i" is nodes[i-1]
+	sets  []heightSet // ascending by from; the set of height h is the last with from <= h
+	nodes []*hnode    // node "i" is nodes[i-1]
 }
 
 // hnode is one scripted participant.
@@ -64,6 +65,8 @@ func (h *harness) run(c command) string {
 		h.addNodes(&b, c)
 	case "add-observer":
 		h.addNode(&b, "")
+	case "set-validators":
+		h.setValidators(&b, c)
 	case "proposers":
 		h.proposers(&b, c)
 	case "start", "txs", "replay", "build", "verdict", "timeout", "state":
@@ -112,25 +115,13 @@ func (h *harness) num(s string) uint64 {
 	return n
 }
 
-// addNodes creates validators "1".."N" (IDs v1..vN) with power=(...).
+// addNodes creates nodes "1".."N" (IDs v1..vN) and the set of height 1
+// from power=(...): default 1, 0 for a node that is not a member.
 func (h *harness) addNodes(b *strings.Builder, c command) {
-	count := h.num(c.pos[0])
-	powers := c.kv["power"]
-	var vals []federation.Validator
-	for i := range int(count) {
-		p := uint64(1)
-		if i < len(powers) {
-			p = h.num(powers[i])
-		}
-		vals = append(vals, federation.Validator{ID: federation.ValidatorID(fmt.Sprintf("v%d", i+1)), Power: p})
-	}
-	set, err := federation.NewValidatorSet(vals)
-	if err != nil {
-		h.t.Fatalf("NewValidatorSet(%v)=%v", vals, err)
-	}
-	h.set = set
-	for _, v := range vals {
-		h.addNode(b, v.ID)
+	count := int(h.num(c.pos[0]))
+	h.sets = []heightSet{{from: 1, set: h.makeSet(count, c.kv["power"])}}
+	for i := range count {
+		h.addNode(b, federation.ValidatorID(fmt.Sprintf("v%d", i+1)))
 	}
 }
 
@@ -150,7 +141,7 @@ func (h *harness) addNode(b *strings.Builder, self federation.ValidatorID) {
 func (h *harness) proposers(b *strings.Builder, c command) {
 	height := h.num(c.arg("h", "1"))
 	for r := range uint32(h.num(c.arg("rounds", "4"))) {
-		fmt.Fprintf(b, "h%d r%d: %s\n", height, r, h.set.Proposer(height, r))
+		fmt.Fprintf(b, "h%d r%d: %s\n", height, r, h.setFor(height).Proposer(height, r))
 	}
 }
 
@@ -186,7 +177,8 @@ func (h *harness) targets(c command) []*hnode {
 func (h *harness) nodeCmd(b *strings.Builder, n *hnode, c command) {
 	switch c.name {
 	case "start":
-		h.step(b, n, federation.StartHeight{Height: uint64(len(n.decided)) + 1, Validators: h.set})
+		height := uint64(len(n.decided)) + 1
+		h.step(b, n, federation.StartHeight{Height: height, Validators: h.setFor(height)})
 	case "txs":
 		h.step(b, n, federation.TxsAvailable{Height: n.height})
 	case "replay":
@@ -425,7 +417,7 @@ func (h *harness) restart(b *strings.Builder, n *hnode) {
 	}
 	n.m, n.timers, n.build, n.verify, n.inbox = m, nil, nil, nil, nil
 	height := uint64(len(n.decided)) + 1
-	h.step(b, n, federation.StartHeight{Height: height, Validators: h.set})
+	h.step(b, n, federation.StartHeight{Height: height, Validators: h.setFor(height)})
 	for _, rec := range n.wal {
 		if (rec.Proposal != nil && rec.Proposal.Height == height) || (rec.Vote != nil && rec.Vote.Height == height) {
 			h.step(b, n, federation.Replay{Message: rec})

@@ -18,7 +18,7 @@ const (
 	agreementSeedsShort = 50
 )
 
-// Soak runs: go test ./federation -run TestAgreement -sim.seeds=20000 -sim.first=500
+// Soak runs (both tests): go test ./federation -run TestAgreement -sim.seeds=20000 -sim.first=500
 var (
 	simSeeds    = flag.Int("sim.seeds", 0, "number of TestAgreement seeds (0: 500, or 50 with -short)")
 	simFirst    = flag.Int64("sim.first", 0, "first TestAgreement seed")
@@ -28,9 +28,24 @@ var (
 )
 
 // TestAgreement runs the federation through many seeded scenarios with
-// safety (agreement, no double signing, true evidence, valid decisions)
-// checked after every event and progress checked after GST.
+// safety (agreement, no double signing, true evidence, valid decisions, one
+// validator set per height) checked after every event and progress checked
+// after GST. About half of the seeds change the caretaker set.
 func TestAgreement(t *testing.T) {
+	runAgreement(t, "TestAgreement", sim.Scenario)
+}
+
+// TestAgreementSetChanges is TestAgreement with caretaker-set changes in
+// every seed: decided blocks add spare nodes, remove members (which then
+// keep sending votes and proposals that must not count) and re-weight them,
+// effective from the next height.
+func TestAgreementSetChanges(t *testing.T) {
+	runAgreement(t, "TestAgreementSetChanges", sim.SetChangeScenario)
+}
+
+// runAgreement runs the seeds of -sim.first/-sim.seeds (default 500, or 50
+// with -short) of scenario in parallel, each to success.
+func runAgreement(t *testing.T, name string, scenario func(int64) sim.Config) {
 	seeds := agreementSeeds
 	if testing.Short() {
 		seeds = agreementSeedsShort
@@ -41,19 +56,20 @@ func TestAgreement(t *testing.T) {
 	for seed := *simFirst; seed < *simFirst+int64(seeds); seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			cfg := sim.Scenario(seed)
+			cfg := scenario(seed)
 			cfg.VotesAhead, cfg.Withhold, cfg.Relay = *simAhead, *simWithhold, *simRelay
 			s, err := sim.New(cfg)
 			if err != nil {
 				t.Fatalf("sim.New(%+v)=%v, want nil", cfg, err)
 			}
 			if err := s.Run(); err != nil {
-				t.Fatalf("%v\nscenario: %+v\nreplay: go test ./federation -run 'TestAgreement/seed=%d$' -v -sim.ahead=%v -sim.withhold=%v -sim.relay=%v",
-					err, cfg, seed, *simAhead, *simWithhold, *simRelay)
+				t.Fatalf("%v\nscenario: %+v\nreplay: go test ./federation -run '%s/seed=%d$' -v -sim.ahead=%v -sim.withhold=%v -sim.relay=%v",
+					err, cfg, name, seed, *simAhead, *simWithhold, *simRelay)
 			}
 			st := s.Stats()
-			t.Logf("nodes=%d byzantine=%d heights=%d rounds=%d maxRound=%d events=%d virtual=%v evidence=%d crashes=%d catchups=%d",
-				cfg.Nodes, s.Byzantine(), st.Heights, st.Rounds, st.MaxRound, st.Events, st.VirtualTime, st.Evidence, st.Crashes, st.CatchUps)
+			t.Logf("nodes=%d+%d byzantine=%d heights=%d rounds=%d maxRound=%d events=%d virtual=%v evidence=%d crashes=%d catchups=%d setChanges=%d newcomers=%d haunts=%d refused=%d",
+				cfg.Nodes, cfg.Spares, s.Byzantine(), st.Heights, st.Rounds, st.MaxRound, st.Events, st.VirtualTime, st.Evidence, st.Crashes, st.CatchUps,
+				st.SetChanges, st.Newcomers, st.Haunts, st.Refused)
 		})
 	}
 }
@@ -61,14 +77,20 @@ func TestAgreement(t *testing.T) {
 // TestSimDeterministic checks that a seed replays exactly: two runs of
 // one scenario end with the same figures.
 func TestSimDeterministic(t *testing.T) {
-	for _, seed := range []int64{1, 7, 42} {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			first := runStats(t, sim.Scenario(seed))
-			second := runStats(t, sim.Scenario(seed))
-			if first != second {
-				t.Fatalf("second run Stats()=%+v, want %+v", second, first)
-			}
-		})
+	scenarios := []struct {
+		name string
+		make func(int64) sim.Config
+	}{{"mix", sim.Scenario}, {"set-changes", sim.SetChangeScenario}}
+	for _, sc := range scenarios {
+		for _, seed := range []int64{1, 7, 42} {
+			t.Run(fmt.Sprintf("%s/seed=%d", sc.name, seed), func(t *testing.T) {
+				first := runStats(t, sc.make(seed))
+				second := runStats(t, sc.make(seed))
+				if first != second {
+					t.Fatalf("second run Stats()=%+v, want %+v", second, first)
+				}
+			})
+		}
 	}
 }
 
@@ -131,6 +153,7 @@ func TestSimConfigValidate(t *testing.T) {
 		{"no heights", func(c *sim.Config) { c.Heights = 0 }},
 		{"drop rate", func(c *sim.Config) { c.DropRate = 1 }},
 		{"negative crashes", func(c *sim.Config) { c.Crashes = -1 }},
+		{"too many spares", func(c *sim.Config) { c.Spares = sim.MaxSpares + 1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +167,8 @@ func TestSimConfigValidate(t *testing.T) {
 }
 
 // FuzzAgreement explores scenarios beyond Scenario's mix: the fuzzer picks
-// the seed, size, drop rate, partitions, crashes and GST.
+// the seed, size, drop rate, partitions, crashes and GST (the seed also
+// picks set changes and spares).
 func FuzzAgreement(f *testing.F) {
 	f.Add(int64(1), uint8(4), uint8(10), uint8(1), uint8(1), uint8(3), true)
 	f.Add(int64(2), uint8(7), uint8(40), uint8(3), uint8(4), uint8(10), false)
@@ -155,6 +179,8 @@ func FuzzAgreement(f *testing.F) {
 			Byzantine:  byz,
 			BadSecond:  seed%2 == 0,
 			Observer:   seed%3 == 0,
+			SetChanges: seed%4 < 2,
+			Spares:     int(uint64(seed) % 3),
 			Heights:    8,
 			DropRate:   float64(dropPct%50) / 100,
 			Partitions: int(partitions % 5),

@@ -21,8 +21,11 @@ var (
 	ErrBadDecision = errors.New("sim: bad decision")
 	// ErrNoProgress: honest nodes did not store all heights by GST + ProgressBound.
 	ErrNoProgress = errors.New("sim: no progress")
-	// ErrMachine: a machine refused an input it should accept, or misbehaved otherwise.
+	// ErrMachine: a machine refused an input it should accept, accepted one
+	// it should refuse, signed while not a member, or misbehaved otherwise.
 	ErrMachine = errors.New("sim: machine error")
+	// ErrSetDivergence: two nodes started one height with different validator sets.
+	ErrSetDivergence = errors.New("sim: validator sets diverged")
 )
 
 // Failure is the error Run returns: the seed, the virtual time, the cause
@@ -93,11 +96,13 @@ func (s *Sim) checkEvidence(n *node, ev federation.Equivocation) {
 
 // checkDecision verifies that d's precommits are distinct members' precommits
 // for d's block in d's round holding more than 2/3 of the power.
-func (s *Sim) checkDecision(d federation.Decision) error {
+func (s *Sim) checkDecision(d federation.Decision, set *federation.ValidatorSet) error {
 	if d.BlockID == "" {
 		return fmt.Errorf("decided nil at height %d", d.Height)
 	}
-	set := s.setFor(d.Height)
+	if set == nil {
+		return fmt.Errorf("decision h%d: no set of that height", d.Height)
+	}
 	seen := make(map[federation.ValidatorID]bool, len(d.Precommits))
 	var sum uint64
 	for _, v := range d.Precommits {
@@ -115,4 +120,67 @@ func (s *Sim) checkDecision(d federation.Decision) error {
 		return fmt.Errorf("decision h%d: precommit power %d of %d is not > 2/3", d.Height, sum, set.TotalPower())
 	}
 	return nil
+}
+
+// messageOf returns the message a ProposalReceived or VoteReceived carries.
+func messageOf(in federation.Input) (federation.Message, bool) {
+	switch v := in.(type) {
+	case federation.ProposalReceived:
+		return federation.Message{Proposal: &v.Proposal}, true
+	case federation.VoteReceived:
+		return federation.Message{Vote: &v.Vote}, true
+	}
+	return federation.Message{}, false
+}
+
+// describeInput renders a received message for failure details.
+func describeInput(in federation.Input) string {
+	if m, ok := messageOf(in); ok {
+		return FormatMessage(m)
+	}
+	return fmt.Sprintf("%T%+v", in, in)
+}
+
+// entitledBy reports whether set lets m's signer send m: a vote needs a
+// member, a proposal the proposer of its (height, round). A nil set (a height
+// not derived yet) entitles everyone, so nothing is excused by it.
+func entitledBy(set *federation.ValidatorSet, m federation.Message) bool {
+	switch {
+	case set == nil:
+		return true
+	case m.Proposal != nil:
+		return set.Proposer(m.Proposal.Height, m.Proposal.Round) == m.Proposal.Proposer
+	}
+	return set.Power(m.Vote.Validator) > 0
+}
+
+// entitled reports whether n's own set of the height of the received
+// message in entitles its signer to it.
+func (s *Sim) entitled(n *node, in federation.Input) bool {
+	m, ok := messageOf(in)
+	return !ok || entitledBy(n.setAt(msgHeight(m)), m)
+}
+
+// signedByByzantine reports whether in carries a message signed by the
+// byzantine node.
+func (s *Sim) signedByByzantine(in federation.Input) bool {
+	m, ok := messageOf(in)
+	return ok && s.byz >= 0 && signer(m) == s.nodes[s.byz].id
+}
+
+// signer returns who signed a proposal or vote.
+func signer(m federation.Message) federation.ValidatorID {
+	if m.Proposal != nil {
+		return m.Proposal.Proposer
+	}
+	return m.Vote.Validator
+}
+
+// checkEntitled fails if n's machine signed m although n's own set of m's
+// height does not entitle n to it: a non-member must act as an observer.
+func (s *Sim) checkEntitled(n *node, m federation.Message) {
+	set := n.setAt(msgHeight(m))
+	if signer(m) != n.id || set == nil || !entitledBy(set, m) {
+		s.fail(ErrMachine, fmt.Sprintf("%s signed %s without being entitled at that height", n.id, FormatMessage(m)))
+	}
 }

@@ -7,10 +7,11 @@ import (
 	"github.com/ipdb/ipdb-node/federation"
 )
 
-// newTestSim returns a simulator of 4 nodes (seed 1) with node 0 byzantine.
+// newTestSim returns a simulator of 4 nodes (seed 1) with node 0 byzantine
+// and one spare, n4, outside the set.
 func newTestSim(t *testing.T) *Sim {
 	t.Helper()
-	s, err := New(Config{Seed: 1, Nodes: 4, Heights: 1})
+	s, err := New(Config{Seed: 1, Nodes: 4, Heights: 1, SetChanges: true, Spares: 1})
 	if err != nil {
 		t.Fatalf("New()=%v, want nil", err)
 	}
@@ -60,6 +61,22 @@ func TestChecksFail(t *testing.T) {
 		{"decision with a duplicate precommit", func(s *Sim) {
 			s.store(s.nodes[1], decision("a", 1, 1, 1, 1))
 		}, ErrBadDecision},
+		{"decided block with a change governance refuses", func(s *Sim) {
+			s.store(s.nodes[1], decision("h1/r0/n1/+n2:1", 0, 1, 2, 3)) // n2 is a member already
+		}, ErrBadDecision},
+		{"two sets at one height", func(s *Sim) {
+			s.store(s.nodes[1], decision("h1/r0/n1/+n4:1", 0, 1, 2, 3))
+			s.checkSet(s.nodes[1], 2, s.nodes[1].setAt(2))
+			s.checkSet(s.nodes[2], 2, s.nodes[2].setAt(1)) // n2 applies the change a height late
+		}, ErrSetDivergence},
+		{"a non-member signs", func(s *Sim) {
+			v := vote(4, "a")
+			s.checkEntitled(s.nodes[4], federation.Message{Vote: &v})
+		}, ErrMachine},
+		{"a member signs as another", func(s *Sim) {
+			v := vote(2, "a")
+			s.checkEntitled(s.nodes[1], federation.Message{Vote: &v})
+		}, ErrMachine},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +102,9 @@ func TestChecksPass(t *testing.T) {
 	x := w
 	x.BlockID = "b"
 	s.checkEvidence(s.nodes[1], federation.Equivocation{First: w, Second: x})
+	s.checkEntitled(s.nodes[1], federation.Message{Vote: &v})
+	s.checkSet(s.nodes[1], 2, s.nodes[1].setAt(2))
+	s.checkSet(s.nodes[2], 2, s.nodes[2].setAt(2))
 	if s.err != nil {
 		t.Fatalf("failure=%v, want nil", s.err)
 	}

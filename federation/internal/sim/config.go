@@ -21,8 +21,6 @@ const (
 	MaxHeights = 1000
 	// MaxEvents stops a run that would otherwise never end (a livelock is a failure).
 	MaxEvents = 5_000_000
-	// SetEpoch is how many heights one validator set lasts with Config.SetChanges.
-	SetEpoch = 4
 	// MaxTraceEvents bounds the memory of the failure trace.
 	MaxTraceEvents = 1_000_000
 	// defaultTraceEvents is how many recent events a failure report shows.
@@ -53,7 +51,8 @@ type Config struct {
 	VotesAhead bool          // the byzantine node also signs copies of its votes for later rounds
 	Withhold   bool          // the byzantine node sends half its peers only the conflicting message, always the same half
 	Relay      bool          // honest nodes re-send others' recent votes on each retry timer (gossip vote catch-up)
-	SetChanges bool          // powers are re-drawn every SetEpoch heights (the byzantine stays < 1/3)
+	SetChanges bool          // blocks carry caretaker-set changes applied from the next height (sets.go)
+	Spares     int           // with SetChanges: non-voting nodes that elections may add, 0..MaxSpares
 	Heights    uint64        // every honest node must store heights 1..Heights
 	DropRate   float64       // probability that a message is lost before GST, 0..0.9
 	Partitions int           // random two-way splits before GST; each heals by GST
@@ -80,12 +79,26 @@ func DefaultMachine() federation.Config {
 }
 
 // Scenario derives a whole scenario mix from one seed: 4-7 nodes, 10-20
-// heights, drops, partitions, crashes, maybe an equivocating node and maybe
-// an observer.
+// heights, drops, partitions, crashes, maybe an equivocating node, maybe an
+// observer and maybe caretaker-set changes with 1-2 spare nodes.
 func Scenario(seed int64) Config {
-	r := rand.New(rand.NewPCG(uint64(seed), 0x5ce7a410))
+	return scenario(seed, 0x5ce7a410)
+}
+
+// SetChangeScenario derives a scenario like Scenario's, from its own stream
+// of the seed, that always has caretaker-set changes and 1-2 spare nodes.
+func SetChangeScenario(seed int64) Config {
+	c := scenario(seed, 0x5e7c4a9e)
+	c.SetChanges = true
+	c.Spares = 1 + int(uint64(seed)%2)
+	return c
+}
+
+// scenario draws Scenario's mix from the stream of seed.
+func scenario(seed int64, stream uint64) Config {
+	r := rand.New(rand.NewPCG(uint64(seed), stream))
 	drops := []float64{0, 0.05, 0.2, 0.35}
-	return Config{
+	c := Config{
 		Seed:       seed,
 		Nodes:      4 + r.IntN(4),
 		Byzantine:  r.IntN(3) != 0,
@@ -98,6 +111,10 @@ func Scenario(seed int64) Config {
 		Crashes:    r.IntN(5),
 		GST:        time.Duration(1+r.IntN(10)) * time.Second,
 	}
+	if spares := 1 + r.IntN(2); c.SetChanges { // drawn last: the fields above keep their seeds' values
+		c.Spares = spares
+	}
+	return c
 }
 
 // withDefaults returns c with zero fields replaced by defaults.
@@ -129,6 +146,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim: heights: must be 1..%d, got %d", MaxHeights, c.Heights)
 	case c.DropRate < 0 || c.DropRate > 0.9:
 		return fmt.Errorf("sim: drop rate: must be 0..0.9, got %v", c.DropRate)
+	case c.Spares < 0 || c.Spares > MaxSpares:
+		return fmt.Errorf("sim: spares: must be 0..%d, got %d", MaxSpares, c.Spares)
 	case c.Partitions < 0 || c.Crashes < 0:
 		return fmt.Errorf("sim: partitions and crashes must be >= 0")
 	case c.TraceEvents < 0 || c.TraceEvents > MaxTraceEvents:

@@ -24,6 +24,7 @@ func (s *Sim) deliver(n *node, e *event) {
 		in = federation.VoteReceived{Vote: *e.msg.Vote}
 	}
 	s.step(n, in, s.nodes[e.from])
+	s.haunt(n, e.msg)
 }
 
 // broadcast sends m from n to every other node; a byzantine node equivocates.

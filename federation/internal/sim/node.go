@@ -3,7 +3,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ipdb/ipdb-node/federation"
@@ -22,10 +21,11 @@ type node struct {
 	inc    uint64 // incarnation: inputs scheduled for an older one are void
 	height uint64 // the height the machine works on
 
-	stored        []federation.Decision // durable: stored[h-1] is height h
-	wal           []federation.Message  // durable: own messages of heights not yet stored
-	crashAfterWAL bool                  // crash right after the next WAL write
-	syncing       bool                  // a block-sync fetch is in flight
+	stored        []federation.Decision      // durable: stored[h-1] is height h
+	sets          []*federation.ValidatorSet // derived from stored: sets[h-1] is the set of height h
+	wal           []federation.Message       // durable: own messages of heights not yet stored
+	crashAfterWAL bool                       // crash right after the next WAL write
+	syncing       bool                       // a block-sync fetch is in flight
 
 	heard    []federation.Message // with Config.Relay: others' messages of the current height
 	heardSet map[heardKey]bool
@@ -76,7 +76,9 @@ func (s *Sim) startHeight(n *node, h uint64) {
 		}
 	}
 	n.wal = kept
-	s.step(n, federation.StartHeight{Height: h, Validators: s.setFor(h)}, nil)
+	set := n.setAt(h)
+	s.checkSet(n, h, set)
+	s.step(n, federation.StartHeight{Height: h, Validators: set}, nil)
 	if n.up && h <= s.cfg.Heights {
 		s.schedule(s.randDelay(defaultTxsDelay), &event{kind: evInput, node: n.idx, inc: n.inc,
 			input: federation.TxsAvailable{Height: h}})
@@ -86,17 +88,21 @@ func (s *Sim) startHeight(n *node, h uint64) {
 // step feeds one input to n's machine and carries out the output; from is
 // the sender of a delivered message, nil otherwise.
 func (s *Sim) step(n *node, in federation.Input, from *node) {
+	h := n.height
 	out, err := n.m.Step(in)
 	s.trace.machine(n.id, out.Trace)
 	if err != nil {
 		s.stepError(n, in, from, err)
+	} else if from != nil && inputHeight(in) == h && !s.entitled(n, in) {
+		s.fail(ErrMachine, fmt.Sprintf("%s accepted a message its set of h%d does not entitle: %s", n.id, h, describeInput(in)))
 	}
 	s.apply(n, out)
 }
 
 // stepError classifies a Step error: ErrFuture and ErrStale from a lagging
-// sender trigger block sync; ErrInvalid is a failure unless the sender is
-// byzantine; anything else is a failure.
+// sender trigger block sync; ErrInvalid is a failure unless the signer is
+// byzantine or not entitled to the message at its height (a removed
+// caretaker, a proposal from a non-proposer); anything else is a failure.
 func (s *Sim) stepError(n *node, in federation.Input, from *node, err error) {
 	s.trace.note("%s: %v", n.id, err)
 	switch {
@@ -106,7 +112,8 @@ func (s *Sim) stepError(n *node, in federation.Input, from *node, err error) {
 		if from != nil && inputHeight(in) < n.height {
 			s.catchUp(from)
 		}
-	case errors.Is(err, federation.ErrInvalid) && from != nil && from.byzantine:
+	case errors.Is(err, federation.ErrInvalid) && from != nil && (s.signedByByzantine(in) || !s.entitled(n, in)):
+		s.stats.Refused++
 	default:
 		s.fail(ErrMachine, fmt.Sprintf("%s: Step(%T): %v", n.id, in, err))
 	}
@@ -124,6 +131,7 @@ func (s *Sim) apply(n *node, out federation.Output) {
 		n.crashAfterWAL = false
 	}
 	for _, m := range out.Broadcast {
+		s.checkEntitled(n, m)
 		s.checkSigned(n, m)
 		s.broadcast(n, m)
 	}
@@ -144,12 +152,11 @@ func (s *Sim) apply(n *node, out federation.Output) {
 func (s *Sim) answerApp(n *node, out federation.Output) {
 	if b := out.Build; b != nil {
 		s.schedule(s.randDelay(defaultAppDelay), &event{kind: evInput, node: n.idx, inc: n.inc,
-			input: federation.BlockBuilt{Height: b.Height, Round: b.Round, BlockID: blockID(b.Height, b.Round, n.idx)}})
+			input: federation.BlockBuilt{Height: b.Height, Round: b.Round, BlockID: s.buildBlock(n, b.Height, b.Round)}})
 	}
 	for _, v := range out.Verify {
-		valid := !(s.cfg.BadSecond && strings.HasSuffix(string(v.BlockID), altSuffix))
 		s.schedule(s.randDelay(defaultAppDelay), &event{kind: evInput, node: n.idx, inc: n.inc,
-			input: federation.BlockVerdict{Height: v.Height, BlockID: v.BlockID, Valid: valid}})
+			input: federation.BlockVerdict{Height: v.Height, BlockID: v.BlockID, Valid: s.checkBlock(n, v.Height, v.BlockID)}})
 	}
 }
 
@@ -165,21 +172,29 @@ func (s *Sim) decide(n *node, d federation.Decision) {
 	}
 }
 
-// store makes d durable on n after checking it and agreement with every
-// block stored so far at its height.
+// store makes d durable on n after checking it (against n's own set of its
+// height) and agreement with every block stored so far at its height, and
+// derives n's set of the next height from it.
 func (s *Sim) store(n *node, d federation.Decision) {
-	if err := s.checkDecision(d); err != nil {
+	if err := s.checkDecision(d, n.setAt(d.Height)); err != nil {
 		s.fail(ErrBadDecision, fmt.Sprintf("%s: %v", n.id, err))
+		return
+	}
+	next, err := nextSet(n, d)
+	if err != nil {
+		s.fail(ErrBadDecision, fmt.Sprintf("%s: decided block h%d %q: %v", n.id, d.Height, d.BlockID, err))
 		return
 	}
 	s.trace.note("%s stores h%d r%d %q", n.id, d.Height, d.Round, d.BlockID)
 	n.stored = append(n.stored, d)
+	n.sets = append(n.sets, next)
 	first, ok := s.decided[d.Height]
 	if !ok {
 		s.decided[d.Height] = d.BlockID
 		s.stats.Heights++
 		s.stats.Rounds += uint64(d.Round) + 1
 		s.stats.MaxRound = max(s.stats.MaxRound, d.Round)
+		s.countNewcomers(n, d)
 		return
 	}
 	if first != d.BlockID {
@@ -251,4 +266,20 @@ func inputHeight(in federation.Input) uint64 {
 		return v.Vote.Height
 	}
 	return 0
+}
+
+// countNewcomers counts d if it holds a precommit of a caretaker that was
+// not a member of n's set of the height before: its votes counted from its
+// first height.
+func (s *Sim) countNewcomers(n *node, d federation.Decision) {
+	prev := n.setAt(d.Height - 1)
+	if prev == nil {
+		return
+	}
+	for _, v := range d.Precommits {
+		if prev.Power(v.Validator) == 0 {
+			s.stats.Newcomers++
+			return
+		}
+	}
 }

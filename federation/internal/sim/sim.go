@@ -6,6 +6,9 @@
 // The network delays (lognormal jitter), drops and partitions messages before
 // GST; nodes crash and restart from their store and WAL; one node may
 // equivocate; a node that falls behind is handed decided blocks (block sync).
+// With Config.SetChanges, blocks carry caretaker-set changes that each node
+// applies from the next height, using only its own stored blocks (sets.go),
+// and removed caretakers keep sending messages that must not count (zombie.go).
 // Safety is checked after every event and progress after GST; a failure is a
 // *Failure carrying the seed and a trace of the last events.
 package sim
@@ -31,6 +34,10 @@ type Stats struct {
 	Evidence    int           // equivocations reported by machines
 	Crashes     int           // crashes carried out
 	CatchUps    int           // decisions handed over by block sync
+	SetChanges  int           // heights whose set differs from the previous height's
+	Refused     int           // messages refused as invalid: from the byzantine node, a non-member or a non-proposer
+	Haunts      int           // bursts of messages sent by removed caretakers
+	Newcomers   int           // decisions holding a precommit of a caretaker added at that height
 }
 
 // Sim is one simulated run. Create it with New and call Run once. Not safe
@@ -38,7 +45,6 @@ type Stats struct {
 type Sim struct {
 	cfg     Config
 	rng     *rand.Rand
-	sets    []*federation.ValidatorSet // validator set of each epoch of SetEpoch heights
 	nodes   []*node
 	byz     int // index of the equivocating node, -1 if none
 	queue   eventQueue
@@ -46,11 +52,13 @@ type Sim struct {
 	now     time.Duration
 	side    []bool                        // current partition, nil when healed
 	decided map[uint64]federation.BlockID // first block stored at each height
-	signed  map[signKey]string            // every message a machine broadcast (byzantine copies excluded)
-	started bool                          // Run was called
-	trace   traceRing
-	stats   Stats
-	err     *Failure
+	// heightSets is the set the first node to start each height used.
+	heightSets map[uint64]startedSet
+	signed     map[signKey]string // every message a machine broadcast (byzantine copies excluded)
+	started    bool               // Run was called
+	trace      traceRing
+	stats      Stats
+	err        *Failure
 }
 
 // New checks cfg, draws the federation (powers, byzantine node) from the seed
@@ -61,12 +69,13 @@ func New(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		cfg:     cfg,
-		rng:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x51d)),
-		byz:     -1,
-		decided: make(map[uint64]federation.BlockID),
-		signed:  make(map[signKey]string),
-		trace:   newTraceRing(cfg.TraceEvents),
+		cfg:        cfg,
+		rng:        rand.New(rand.NewPCG(uint64(cfg.Seed), 0x51d)),
+		byz:        -1,
+		decided:    make(map[uint64]federation.BlockID),
+		heightSets: make(map[uint64]startedSet),
+		signed:     make(map[signKey]string),
+		trace:      newTraceRing(cfg.TraceEvents),
 	}
 	if err := s.makeNodes(); err != nil {
 		return nil, err
@@ -74,7 +83,9 @@ func New(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
-// makeNodes draws the powers, builds the validator set and picks the byzantine node.
+// makeNodes draws the powers, builds the genesis set, picks the byzantine
+// node and adds the spares (non-members that elections may add) and the
+// observer. Every node starts with the genesis set as its history.
 func (s *Sim) makeNodes() error {
 	vals := make([]federation.Validator, s.cfg.Nodes)
 	var total uint64
@@ -93,56 +104,24 @@ func (s *Sim) makeNodes() error {
 		s.byz = weak[s.rng.IntN(len(weak))]
 		s.nodes[s.byz].byzantine = true
 	}
-	if err := s.makeSets(vals); err != nil {
-		return err
+	genesis, err := federation.NewValidatorSet(vals)
+	if err != nil {
+		return fmt.Errorf("sim: validator set: %w", err)
+	}
+	for range s.cfg.Spares {
+		s.nodes = append(s.nodes, &node{idx: len(s.nodes), id: nodeID(len(s.nodes))})
 	}
 	if s.cfg.Observer {
 		s.nodes = append(s.nodes, &node{idx: len(s.nodes), id: observerID, observer: true})
 	}
+	for _, n := range s.nodes {
+		n.sets = []*federation.ValidatorSet{genesis}
+	}
 	return nil
 }
 
-// observerID is the Self of the observer node: not a member of the set.
+// observerID is the Self of the observer node: never a member of a set.
 const observerID federation.ValidatorID = "observer"
-
-// makeSets builds the validator set of each epoch: first from vals, then
-// (with SetChanges) with powers re-drawn, the byzantine node's kept < 1/3.
-func (s *Sim) makeSets(vals []federation.Validator) error {
-	epochs := 1
-	if s.cfg.SetChanges {
-		epochs = int((s.cfg.Heights+1)/SetEpoch) + 1
-	}
-	for e := range epochs {
-		if e > 0 {
-			s.redraw(vals)
-		}
-		set, err := federation.NewValidatorSet(vals)
-		if err != nil {
-			return fmt.Errorf("sim: validator set: %w", err)
-		}
-		s.sets = append(s.sets, set)
-	}
-	return nil
-}
-
-// redraw draws new powers into vals, lowering the byzantine node's power
-// until it is below 1/3 of the total.
-func (s *Sim) redraw(vals []federation.Validator) {
-	var total uint64
-	for i := range vals {
-		vals[i].Power = uint64(1 + s.rng.IntN(MaxPower))
-		total += vals[i].Power
-	}
-	for s.byz >= 0 && 3*vals[s.byz].Power >= total {
-		vals[s.byz].Power--
-		total--
-	}
-}
-
-// setFor returns the validator set of height h; every node uses the same one.
-func (s *Sim) setFor(h uint64) *federation.ValidatorSet {
-	return s.sets[min(int((h-1)/SetEpoch), len(s.sets)-1)]
-}
 
 // nodeID names node i.
 func nodeID(i int) federation.ValidatorID { return federation.ValidatorID(fmt.Sprintf("n%d", i)) }
@@ -153,8 +132,14 @@ func (s *Sim) name(i int) federation.ValidatorID { return s.nodes[i].id }
 // Byzantine returns the index of the equivocating node, or -1.
 func (s *Sim) Byzantine() int { return s.byz }
 
-// Validators returns the validator set of height h.
-func (s *Sim) Validators(h uint64) []federation.Validator { return s.setFor(h).Validators() }
+// Validators returns the validator set the nodes started height h with, or
+// nil if no node started h.
+func (s *Sim) Validators(h uint64) []federation.Validator {
+	if set := s.heightSets[h]; set.set != nil {
+		return set.set.Validators()
+	}
+	return nil
+}
 
 // Stats returns the figures of the run so far.
 func (s *Sim) Stats() Stats {
