@@ -148,10 +148,19 @@ func (c *CheckedTx) Tx() *Tx { return c.tx }
 // Spent returns the outputs the transaction spends, in input order.
 func (c *CheckedTx) Spent() []StoredOutput { return c.spent }
 
+// QuotaRules charges a transaction that passed every other check to its
+// signers' quotas (package ratelimit). Charge refuses it, charging nothing,
+// when a signer is over quota.
+type QuotaRules interface {
+	Charge(tx *Tx) error
+}
+
 // Checker runs the stateful check. The zero Checker refuses the governance
-// operations; governance sets Elections.
+// operations and charges no quota; governance sets Elections, the node
+// Quotas.
 type Checker struct {
 	Elections ElectionRules
+	Quotas    QuotaRules
 }
 
 // Check checks v against st with the zero Checker.
@@ -163,6 +172,18 @@ func Check(st State, v *VerifiedTx) (*CheckedTx, error) { return Checker{}.Check
 // condition match (InvalidSignature) for TRANSFER. It is safe for concurrent
 // use if st is.
 func (c Checker) Check(st State, v *VerifiedTx) (*CheckedTx, error) {
+	ct, err := c.check(st, v)
+	if err != nil || c.Quotas == nil {
+		return ct, err
+	}
+	if err := c.Quotas.Charge(v.tx); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
+// check is Check without the quota charge.
+func (c Checker) check(st State, v *VerifiedTx) (*CheckedTx, error) {
 	tx := v.tx
 	if tx.IsCreateLike() {
 		return c.checkCreate(st, v)
