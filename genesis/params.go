@@ -56,7 +56,7 @@ func ParamTable() []ParamInfo {
 		{"free_tier_txs_per_epoch", "transactions a key may submit free of charge in one epoch (0: no free tier)", "transactions", 0, maxSafeInteger, d.FreeTierTxsPerEpoch},
 		{"free_tier_bytes_per_epoch", "transaction bytes a key may submit free of charge in one epoch (0: no free tier)", "bytes", 0, maxSafeInteger, d.FreeTierBytesPerEpoch},
 		{"epoch_blocks", "length of an accounting epoch", "blocks", 1, maxSafeInteger, d.EpochBlocks},
-		{"fee_per_tx", "fee charged per transaction beyond the free tier (0: free)", "fee units", 0, maxSafeInteger, d.FeePerTx},
+		{"fee_per_tx", "fee-asset units that buy one transaction of quota beyond the free tier (0: quota cannot be bought)", "fee units", 0, maxSafeInteger, d.FeePerTx},
 		{"max_caretakers", "most caretakers the set may hold (a bylaw: IPDB's is 100)", "caretakers", 1, MaxCaretakers, d.MaxCaretakers},
 	}
 }
