@@ -23,9 +23,15 @@ const memRebuildSlack = 4096
 type backlog struct {
 	committed ledger.State // the store; read under mu
 	checker   ledger.Checker
-	// checkerAt, when set, gives the checker of the next block (with the
-	// governance rules in force), used instead of checker.
-	checkerAt func() ledger.Checker
+	// checkerAt, when set, gives the checker of the pending transactions
+	// at the next block (the governance rules and quotas in force) and a
+	// key that changes when they do; it is used instead of checker. One
+	// checker serves every admission until the key changes or a block
+	// commits a transaction we did not hold, which rechecks the backlog:
+	// so a signer's pending transactions count against its quota.
+	checkerAt  func() (ledger.Checker, any)
+	pending    ledger.Checker // under mu
+	pendingKey any            // under mu; nil: pending not made yet
 	// maxTxBytes is the network's max_tx_bytes (0: not checked); under mu.
 	maxTxBytes uint64
 	maxTxs     int
@@ -91,7 +97,7 @@ func (b *backlog) Add(v *ledger.VerifiedTx) error {
 	if len(b.byID) >= b.maxTxs || b.bytes+size > b.maxBytes {
 		return fmt.Errorf("%w: %d transactions, %s; retry later", ErrBacklogFull, b.maxTxs, formatBytes(b.maxBytes))
 	}
-	c, err := b.checkLocked(b.checkerNow(), v)
+	c, err := b.checkLocked(b.checkerLocked(), v)
 	if err != nil {
 		return err
 	}
@@ -206,7 +212,7 @@ func (b *backlog) Committed(ids []string) []dropped {
 		foreign = !b.removeLocked(id) || foreign
 	}
 	b.compactLocked()
-	if foreign {
+	if foreign || b.staleLocked() {
 		return b.recheckLocked()
 	}
 	if b.memTxs > 2*len(b.byID)+b.slack {
@@ -277,7 +283,8 @@ func (b *backlog) recheckLocked() []dropped {
 	b.resetOutputsLocked()
 	b.order, b.byID, b.bytes, b.reserved = nil, make(map[string]*entry, len(old)), 0, make(map[ledger.OutputRef]string)
 	var out []dropped
-	checker := b.checkerNow()
+	b.pendingKey = nil
+	checker := b.checkerLocked()
 	for _, e := range old {
 		c, err := b.checkLocked(checker, e.v)
 		if err != nil {
@@ -344,12 +351,26 @@ func isInvalid(err error) bool {
 	return errors.As(err, &ve)
 }
 
-// checkerNow returns the checker for an admission (or a recheck) now.
-func (b *backlog) checkerNow() ledger.Checker {
-	if b.checkerAt != nil {
-		return b.checkerAt()
+// checkerLocked returns the checker of the pending transactions, making
+// it when there is none yet.
+func (b *backlog) checkerLocked() ledger.Checker {
+	if b.checkerAt == nil {
+		return b.checker
 	}
-	return b.checker
+	if b.pendingKey == nil {
+		b.pending, b.pendingKey = b.checkerAt()
+	}
+	return b.pending
+}
+
+// staleLocked reports whether the pending checker no longer reflects the
+// rules in force (an election or a new epoch).
+func (b *backlog) staleLocked() bool {
+	if b.checkerAt == nil || b.pendingKey == nil {
+		return false
+	}
+	_, key := b.checkerAt()
+	return key != b.pendingKey
 }
 
 // setLimits changes the pending count that signals a full block and the

@@ -106,6 +106,7 @@ type Config struct {
 	Stream    StreamConfig    `toml:"stream"`
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	Gateway   GatewayConfig   `toml:"gateway"`
 }
 
 // HTTPConfig is the http table of the TOML file: the API server.
@@ -262,6 +263,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.P2P.validate()...)
 	errs = append(errs, c.Consensus.validate()...)
+	errs = append(errs, c.Gateway.validate()...)
 	errs = append(errs, c.roleChecks()...)
 	return errors.Join(append(errs, c.crossChecks()...)...)
 }
@@ -350,6 +352,7 @@ func ParseConfig(b []byte) (Config, error) {
 		return Config{}, decodeError(b, err)
 	}
 	c.P2P.normalize()
+	c.Gateway.normalize()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}

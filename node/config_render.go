@@ -140,7 +140,7 @@ func RenderConfig(c Config) []byte {
 	if err := t.Execute(&buf, data); err != nil {
 		panic("node: the config template executes on any Config: " + err.Error())
 	}
-	return buf.Bytes()
+	return append(buf.Bytes(), renderGateway(c.Gateway)...)
 }
 
 // tomlString returns v (a string or a Duration) as a TOML basic string:

@@ -121,8 +121,15 @@ func (g *govBook) interval(h uint64) time.Duration {
 // checker returns the stateful checker for the transactions of one block
 // (or one admission) at height h: its election rules record what they
 // accept, so a checker serves one batch.
-func (g *govBook) checker(h uint64) ledger.Checker {
-	return ledger.Checker{Elections: g.state().Rules(h)}
+func (g *govBook) checker(h uint64) ledger.Checker { return g.checkerOf(g.state(), h) }
+
+// checkerOf is checker under the governance state st.
+func (g *govBook) checkerOf(st *governance.State, h uint64) ledger.Checker {
+	c := ledger.Checker{Elections: st.Rules(h)}
+	if t := g.tracker(st, h); t != nil {
+		c.Quotas = t
+	}
+	return c
 }
 
 // Governance implements GovernanceBackend.

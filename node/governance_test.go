@@ -270,3 +270,49 @@ func TestValidateAfterRemoval(t *testing.T) {
 		t.Fatalf("machine's set at height 3 has %d caretakers, want 3", got)
 	}
 }
+
+// A key over its free tier is refused with 429 at the HTTP API, counted in
+// /metrics, and its account shows what it used.
+func TestNodeQuota(t *testing.T) {
+	o := testOptions(t)
+	o.Genesis.Params.FreeTierTxsPerEpoch = 1
+	o.Config.Metrics.Enabled = true
+	n := newTestNode(t, o)
+	defer runNode(t, n)()
+	base := "http://" + n.HTTPAddr()
+	c := &http.Client{Timeout: 10 * time.Second}
+	user := newKey(t, 30)
+	post := func(tx *ledger.Tx) (int, string) {
+		t.Helper()
+		resp, err := c.Post(base+"/api/v1/transactions?mode=commit", "application/json", bytes.NewReader(tx.Canonical()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(createTx(t, user, 1, 1)); code != http.StatusAccepted {
+		t.Fatalf("first tx: %d %s", code, body)
+	}
+	code, body := post(createTx(t, user, 2, 1))
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "Invalid transaction (QuotaExceeded): "+user.PublicBase58()+" has used 1 of 1 transactions in epoch 0, renews at height 1001") {
+		t.Fatalf("second tx: %d %s, want 429 QuotaExceeded", code, body)
+	}
+	var acct struct {
+		UsedTxs      uint64 `json:"used_txs"`
+		RemainingTxs uint64 `json:"remaining_txs"`
+	}
+	if code := getJSON(t, c, base+"/api/v1/quota/"+user.PublicBase58(), &acct); code != http.StatusOK || acct.UsedTxs != 1 || acct.RemainingTxs != 0 {
+		t.Fatalf("quota: %d %+v, want 1 used, 0 remaining", code, acct)
+	}
+	resp, err := c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(m), `ipdb_gateway_rejected_total{reason="quota"} 1`) {
+		t.Fatalf("/metrics lacks the quota rejection:\n%s", m)
+	}
+}

@@ -118,6 +118,7 @@ type api struct {
 	txRoute route // /api/v1/transactions/{id}
 	blRoute route // /api/v1/blocks/{height}
 	elRoute route // /api/v1/elections/{id}
+	quRoute route // /api/v1/quota/{public_key}
 	stream  *eventStream
 	// elections streams election events (a GovernanceBackend's).
 	elections *electionStream
@@ -141,6 +142,7 @@ func NewHandler(b Backend, o HandlerOptions) http.Handler {
 	a.txRoute = route{pattern: "/api/v1/transactions/{id}", get: a.getTx}
 	a.blRoute = route{pattern: "/api/v1/blocks/{height}", get: a.getBlock}
 	a.elRoute = route{pattern: "/api/v1/elections/{id}", get: a.getElection}
+	a.quRoute = route{pattern: "/api/v1/quota/{public_key}", get: a.getQuota}
 	a.elections = newElectionStream(b, o.MaxSubscribers, o.StreamBuffer, a.log)
 	a.static = a.staticRoutes()
 	return a
@@ -195,6 +197,9 @@ func (a *api) match(path string) (*route, string) {
 	}
 	if id, ok := pathParam(path, "/api/v1/elections/"); ok {
 		return &a.elRoute, id
+	}
+	if pub, ok := pathParam(path, "/api/v1/quota/"); ok {
+		return &a.quRoute, pub
 	}
 	return nil, ""
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ratelimit"
 )
 
 // The HTTP API answers errors in BigchainDB's three body shapes
@@ -41,6 +42,7 @@ const (
 	rejectTooLarge    = "body_too_large"
 	rejectBacklogFull = "backlog_full"
 	rejectStopping    = "stopping"
+	rejectQuota       = "quota"
 )
 
 // retryAfterSeconds is the Retry-After sent with 503 answers: a block
@@ -138,6 +140,12 @@ func errTx(err error) *apiError {
 	var ve *ledger.ValidationError
 	var je *ledger.JSONError
 	switch {
+	case errors.Is(err, ratelimit.ErrQuotaExceeded) && errors.As(err, &ve):
+		// Over quota is not a bad request: the same transaction is valid
+		// once the epoch renews or quota is granted or bought.
+		e := errMessage(http.StatusTooManyRequests, ve.Error())
+		e.reason = rejectQuota
+		return e
 	case errors.As(err, &ve):
 		e := errMessage(http.StatusBadRequest, ve.Error())
 		e.reason = ve.Name()

@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ratelimit"
 )
 
 // GovernanceBackend is what the governance endpoints need beyond Backend:
@@ -26,6 +28,9 @@ type GovernanceBackend interface {
 	// JSON object, buffering at most buf; the channel is closed when the
 	// subscriber falls behind or the node stops. cancel unsubscribes.
 	SubscribeElections(buf int) (events <-chan []byte, cancel func())
+	// QuotaAccount returns a key's free tier, quota and usage at the next
+	// height; an error wrapping ratelimit.ErrInvalidKey for a malformed key.
+	QuotaAccount(pub string) (ratelimit.Account, error)
 }
 
 // ValidatorInfo is one caretaker as GET /api/v1/validators and Status show
@@ -239,4 +244,22 @@ func (a *api) statusValidators(w http.ResponseWriter) *apiError {
 		set.Caretakers = append(set.Caretakers, genesis.Caretaker{PublicKey: k, Power: st.Powers[i]})
 	}
 	return writeJSON(w, http.StatusOK, validatorInfos(set))
+}
+
+// getQuota serves GET /api/v1/quota/{public_key}: the key's free tier,
+// granted and bought quota, and what it used in the epoch of the next
+// block.
+func (a *api) getQuota(w http.ResponseWriter, _ *http.Request, pub string) *apiError {
+	g, e := a.governance()
+	if e != nil {
+		return e
+	}
+	acct, err := g.QuotaAccount(pub)
+	if errors.Is(err, ratelimit.ErrInvalidKey) {
+		return errMessage(http.StatusBadRequest, "Invalid public key: "+clientText(err))
+	}
+	if err != nil {
+		return errInternal(fmt.Errorf("quota of %s: %w", pub, err))
+	}
+	return writeJSON(w, http.StatusOK, acct)
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	subscribers   prometheus.Gauge
 	dropped       prometheus.Counter
 	cons          *consensusMetrics
+	gateway       *prometheus.CounterVec
 }
 
 // NewMetrics returns the node's metrics in a new registry, with Go runtime
@@ -54,11 +55,13 @@ func NewMetrics() *Metrics {
 		subscribers: gauge("stream_subscribers", "Open event-stream subscriptions."),
 		dropped:     counter("stream_dropped_total", "Event-stream subscribers dropped for falling behind."),
 		cons:        newConsensusMetrics(),
+		gateway:     newGatewayRejected(),
 	}
 	m.reg.MustRegister(m.height, m.txsCommitted, m.blockTxs, m.blockCommit,
 		m.blockInterval, m.httpRequests, m.httpSeconds, m.rejected, m.subscribers, m.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(m.cons.collectors()...)
+	m.reg.MustRegister(m.gateway)
 	return m
 }
 
@@ -99,6 +102,12 @@ func (m *Metrics) Rejected(reason string) {
 		return
 	}
 	m.rejected.WithLabelValues(reason).Inc()
+	switch reason {
+	case rejectTooLarge:
+		m.gateway.WithLabelValues(RejectSize).Inc()
+	case rejectQuota:
+		m.gateway.WithLabelValues(RejectQuota).Inc()
+	}
 }
 
 // committedBlock records a block of n transactions at height h that took

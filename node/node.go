@@ -180,7 +180,7 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	// The backlog signals a full block's worth at the most we propose.
 	full := int(min(uint64(cfg.Block.MaxTxs), gov.paramsAt(store.Height()+1).MaxBlockTxs))
 	n.backlog = newBacklog(store, ledger.Checker{}, cfg.Backlog.MaxTxs, cfg.Backlog.MaxBytes, full)
-	n.backlog.checkerAt = func() ledger.Checker { return gov.checker(gov.height() + 1) }
+	n.backlog.checkerAt = gov.backlogChecker
 	n.backlog.maxTxBytes = gov.paramsAt(store.Height() + 1).MaxTxBytes
 	n.metrics.watchBacklog(n.backlog.Stats)
 	n.events = newEvents(n.metrics)
@@ -201,18 +201,34 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 			return nil, errors.Join(err, n.closeP2P())
 		}
 	}
-	ln, err := listen(cfg.HTTP.Addr)
+	ln, err := n.listen(cfg.HTTP.Addr)
 	if err != nil {
 		return nil, errors.Join(err, n.closeP2P())
 	}
 	n.ln = ln
-	n.srv = n.server()
+	if n.srv, err = n.server(); err != nil {
+		return nil, errors.Join(err, ln.Close(), n.closeP2P())
+	}
 	if cfg.Metrics.PprofAddr != "" {
 		if n.prof, err = newProfiler(cfg.Metrics.PprofAddr, log); err != nil {
 			return nil, errors.Join(err, ln.Close(), n.closeP2P())
 		}
 	}
 	return n, nil
+}
+
+// listen binds addr, explaining the usual cause of a taken port, and caps
+// the connections per client IP ([gateway] max_conns_per_ip).
+func (n *Node) listen(addr string) (net.Listener, error) {
+	ln, err := listen(addr)
+	if err != nil || n.cfg.Gateway.MaxConnsPerIP == 0 {
+		return ln, err
+	}
+	var m GatewayMetrics
+	if n.metrics != nil {
+		m = n.metrics // left a nil interface otherwise
+	}
+	return NewLimitListener(ln, n.cfg.Gateway.MaxConnsPerIP, m), nil
 }
 
 // listen binds addr, explaining the usual cause of a taken port.
@@ -227,14 +243,19 @@ func listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// server returns the HTTP server of the API, the event stream and metrics.
-func (n *Node) server() *http.Server {
+// server returns the HTTP server of the API, the event stream and metrics,
+// behind the gateway's limits; it fails on a bad [gateway] keys_file.
+func (n *Node) server() (*http.Server, error) {
 	h := n.cfg.HTTP
+	subs := n.cfg.Stream.MaxSubscribers
+	if n.cfg.Gateway.MaxWSSubscribers > 0 {
+		subs = n.cfg.Gateway.MaxWSSubscribers // [gateway] overrides [stream]
+	}
 	opts := HandlerOptions{
 		MaxBodyBytes:   h.MaxBodyBytes,
 		CommitWait:     h.CommitWait.Duration,
 		StreamURL:      h.StreamURL,
-		MaxSubscribers: n.cfg.Stream.MaxSubscribers,
+		MaxSubscribers: subs,
 		StreamBuffer:   n.cfg.Stream.Buffer,
 		Logger:         n.log,
 		Version:        n.version,
@@ -243,15 +264,24 @@ func (n *Node) server() *http.Server {
 		opts.Metrics = n.metrics // left a nil interface otherwise
 		opts.MetricsHandler = n.metrics.Handler()
 	}
+	var gm GatewayMetrics
+	if n.metrics != nil {
+		gm = n.metrics
+	}
+	gw, err := NewGateway(NewHandler(n, opts), n.cfg.Gateway, gm)
+	if err != nil {
+		return nil, err
+	}
+	n.metrics.WatchGateway(gw)
 	return &http.Server{
-		Handler:           NewHandler(n, opts),
+		Handler:           gw,
 		ReadHeaderTimeout: h.ReadHeaderTimeout.Duration,
 		ReadTimeout:       h.ReadTimeout.Duration,
 		WriteTimeout:      h.WriteTimeout.Duration,
 		IdleTimeout:       h.IdleTimeout.Duration,
 		MaxHeaderBytes:    h.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
-	}
+	}, nil
 }
 
 // PprofAddr returns the address the profile server is bound to, or "" when

@@ -14,6 +14,7 @@ import (
 	"github.com/ipdb/ipdb-node/governance"
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
+	"github.com/ipdb/ipdb-node/ratelimit"
 )
 
 // Names of the gossip topics and request protocols.
@@ -50,6 +51,11 @@ func verdictOf(err error) p2p.Verdict {
 	switch {
 	case err == nil:
 		return p2p.Accept
+	case errors.Is(err, ratelimit.ErrQuotaExceeded):
+		// A peer that relays a transaction it admitted does no wrong when
+		// ours holds more of the signer's: quotas are counted per backlog
+		// until a block settles them.
+		return p2p.Ignore
 	case errors.Is(err, ErrMalformedMessage), errors.Is(err, ErrBadSignature),
 		errors.Is(err, errNotCaretaker), errors.Is(err, errWrongPeer),
 		errors.Is(err, federation.ErrInvalid), errors.Is(err, ledger.ErrMalformedCBOR),

@@ -319,7 +319,11 @@ func (a *ledgerApp) commitStore(p *proposal, c *ledger.Commit) (*govSnap, []gove
 			return nil, nil, fmt.Errorf("governance of block %d: %w", b.Height, err)
 		}
 	}
-	if err := a.store.CommitBlockState(b, c, p.txs, enc); err != nil {
+	rows, err := a.gov.usageRows(b.Height, p.txs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("block %d: %w", b.Height, err)
+	}
+	if err := a.store.CommitBlockApp(b, c, p.txs, ledger.AppWrite{State: enc, Rows: rows}); err != nil {
 		return nil, nil, fmt.Errorf("commit block %d: %w", b.Height, err)
 	}
 	return snap, evs, nil
