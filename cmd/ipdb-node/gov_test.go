@@ -207,8 +207,8 @@ func TestGovVote(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := election.ID
-	_, stderr, err := runCLI(t, "gov", "vote", id, "--home", dir, "--api", f.url())
-	checkOneLineError(t, stderr, err, "election "+id+" not found")
+	_, stderr, err := runCLI(t, "gov", "vote", id, "--home", dir, "--api", f.url(), "--timeout", "300ms")
+	checkOneLineError(t, stderr, err, "election "+id+" not found", "waited for the node to commit it")
 
 	f.addElection(election, "election_ongoing.json") // output 0 (the key's) spent: already voted
 	_, stderr, err = runCLI(t, "gov", "vote", id, "--home", dir, "--api", f.url())

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +56,7 @@ func (s *govSession) vote(ctx context.Context, id string, against bool) error {
 	if err != nil {
 		return err
 	}
-	e, _, err := s.election(ctx, id)
+	e, err := s.awaitElection(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -164,4 +167,40 @@ func writeVoted(w io.Writer, e governance.Election, voteID string, power uint64,
 	writeElectionLines(&b, e)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// electionPoll is how often vote asks again for an election the node does
+// not know yet.
+const electionPoll = 100 * time.Millisecond
+
+// awaitElection returns election id, waiting (within ctx) while the node
+// answers 404: an election proposed through another node is known here
+// once this node has committed its block, a moment later.
+func (s *govSession) awaitElection(ctx context.Context, id string) (governance.Election, error) {
+	tick := time.NewTicker(electionPoll)
+	defer tick.Stop()
+	var notFound error
+	for {
+		e, _, err := s.election(ctx, id)
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+			notFound = err
+		case err != nil && notFound != nil && ctx.Err() != nil:
+			return governance.Election{}, notFoundAfterWait(notFound)
+		default:
+			return e, err
+		}
+		select {
+		case <-ctx.Done():
+			return governance.Election{}, notFoundAfterWait(notFound)
+		case <-tick.C:
+		}
+	}
+}
+
+// notFoundAfterWait is the error of an election still unknown at the end
+// of --timeout.
+func notFoundAfterWait(err error) error {
+	return fmt.Errorf("%w (waited for the node to commit it until the --timeout)", err)
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,6 +138,11 @@ func (c govCluster) join(name string, extra ...string) int {
 	_, port, _ := net.SplitHostPort(freeAddr(c.t))
 	args := []string{"init", "--home", dir, "--join", c.api(0), "--http", httpAddr, "--p2p", "/ip4/127.0.0.1/tcp/" + port}
 	mustRunCLI(c.t, append(args, extra...)...)
+	if slices.Contains(extra, "--follow") {
+		// A follower home starts with a public gateway's limits (10
+		// requests a second per IP); the test reads the whole chain.
+		mustRunCLI(c.t, "config", "set", "--home", dir, "gateway.ip_rate", "0")
+	}
 	var keys struct {
 		PublicKey string `json:"public_key"`
 		PeerID    string `json:"peer_id"`

@@ -147,6 +147,7 @@ func (o initOptions) build(key ledger.KeyPair, nk nodeKey) (*genesis.Doc, node.C
 	}
 	if o.follow {
 		cfg.Role = node.RoleFollower
+		cfg.Gateway = node.PublicGatewayLimits() // a follower is a public gateway
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, node.Config{}, fmt.Errorf("flags --p2p, --peer, --follow, --http, --join: %w", err)

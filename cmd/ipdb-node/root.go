@@ -77,8 +77,10 @@ func newRootCmd(a *app) *cobra.Command {
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newInitCmd(a), newStartCmd(a), newStatusCmd(a), newVersionCmd(a),
-		newKeysCmd(a), newTestnetCmd(a), newTxCmd(a), newExportCmd(a), newConfigCmd(a), newBenchCmd(a),
-		newGovCmd(a), newParamsCmd(a)) // governance (issue 7): gov.go, params.go
+		newKeysCmd(a), newTestnetCmd(a), newTxCmd(a), newExportCmd(a), addConfigEdit(a, newConfigCmd(a)),
+		addFlood(a, newBenchCmd(a)),   // gateway (issue 8): configcmd.go, flood.go
+		newGovCmd(a), newParamsCmd(a), // governance (issue 7): gov.go, params.go
+		newQuotaCmd(a)) // quotas (issue 8): quota.go
 	return root
 }
 
