@@ -153,6 +153,8 @@ func TestGovernanceHTTPErrors(t *testing.T) {
 		{"/api/v1/validators?height=0", http.StatusBadRequest, "Want a height from 1 to 1"},
 		{"/api/v1/validators?height=x", http.StatusBadRequest, "Want a height"},
 		{"/api/v1/params?x=1", http.StatusBadRequest, "Unknown arguments: x"},
+		{"/api/v1/quota/xyz", http.StatusBadRequest, `Invalid public key in the path: \"xyz\" is not a base58 Ed25519 public key`},
+		{"/api/v1/quota/" + strings.Repeat("1", 45), http.StatusBadRequest, "Invalid public key in the path: 45 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -256,7 +256,8 @@ func (a *api) getQuota(w http.ResponseWriter, _ *http.Request, pub string) *apiE
 	}
 	acct, err := g.QuotaAccount(pub)
 	if errors.Is(err, ratelimit.ErrInvalidKey) {
-		return errMessage(http.StatusBadRequest, "Invalid public key: "+clientText(err))
+		detail := strings.TrimPrefix(err.Error(), ratelimit.ErrInvalidKey.Error()+": ")
+		return errMessage(http.StatusBadRequest, "Invalid public key in the path: "+detail)
 	}
 	if err != nil {
 		return errInternal(fmt.Errorf("quota of %s: %w", pub, err))
