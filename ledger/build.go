@@ -82,8 +82,14 @@ func BuildCreate(issuers []ed25519.PublicKey, data, metadata any, outs ...Output
 
 // BuildTransfer builds a TRANSFER of asset assetID spending spends.
 func BuildTransfer(spends []Spend, assetID string, metadata any, outs ...OutputSpec) (*Unsigned, error) {
+	return buildSpending(OpTransfer, spends, assetID, metadata, outs)
+}
+
+// buildSpending builds a transaction of operation op (TRANSFER or VOTE) of
+// asset assetID spending spends.
+func buildSpending(op string, spends []Spend, assetID string, metadata any, outs []OutputSpec) (*Unsigned, error) {
 	if len(spends) == 0 {
-		return nil, fmt.Errorf("%w: a TRANSFER needs at least one input", ErrBuild)
+		return nil, fmt.Errorf("%w: a %s needs at least one input", ErrBuild, op)
 	}
 	u := &Unsigned{}
 	inputs := make([]any, len(spends))
@@ -93,7 +99,7 @@ func BuildTransfer(spends []Spend, assetID string, metadata any, outs ...OutputS
 		u.refs = append(u.refs, &ref)
 		inputs[i] = inputValue(keySet(s.Condition), &ref)
 	}
-	return u.finish(OpTransfer, map[string]any{"id": assetID}, inputs, metadata, outs)
+	return u.finish(op, map[string]any{"id": assetID}, inputs, metadata, outs)
 }
 
 func (u *Unsigned) finish(op string, asset map[string]any, inputs []any, metadata any, outs []OutputSpec) (*Unsigned, error) {

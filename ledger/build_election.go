@@ -35,16 +35,5 @@ func BuildElection(op string, issuer ed25519.PublicKey, data, metadata any, outs
 // tokens: outputs of the election or of earlier VOTEs and TRANSFERs of its
 // tokens) to outs. It is BuildTransfer with the operation VOTE.
 func BuildVote(spends []Spend, electionID string, metadata any, outs ...OutputSpec) (*Unsigned, error) {
-	if len(spends) == 0 {
-		return nil, fmt.Errorf("%w: a VOTE needs at least one input", ErrBuild)
-	}
-	u := &Unsigned{}
-	inputs := make([]any, len(spends))
-	for i, s := range spends {
-		ref := s.Ref
-		u.conds = append(u.conds, s.Condition)
-		u.refs = append(u.refs, &ref)
-		inputs[i] = inputValue(keySet(s.Condition), &ref)
-	}
-	return u.finish(OpVote, map[string]any{"id": electionID}, inputs, metadata, outs)
+	return buildSpending(OpVote, spends, electionID, metadata, outs)
 }

@@ -1,16 +1,11 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/ipdb/ipdb-node/governance"
 )
@@ -131,52 +126,11 @@ func (s *electionStream) serve(w http.ResponseWriter, r *http.Request, _ string)
 	}
 	if s.count.Add(1) > s.max {
 		s.count.Add(-1)
-		return errUnavailable(fmt.Sprintf("Too many event stream subscribers (the limit is %d); retry later", s.max), "")
+		return errTooManySubscribers(s.max)
 	}
 	defer s.count.Add(-1)
-	events, cancelSub := g.SubscribeElections(s.buf)
-	defer cancelSub()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
-		CompressionMode: websocket.CompressionDisabled})
-	if err != nil {
-		s.log.Debug("election stream: upgrade failed", "err", err)
-		return nil
-	}
-	c.SetReadLimit(maxClientMessageBytes)
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	var wg sync.WaitGroup
-	wg.Go(func() { discardMessages(ctx, cancel, c) })
-	s.send(ctx, c, events)
-	cancel()
-	c.CloseNow()
-	wg.Wait()
+	events, cancel := g.SubscribeElections(s.buf)
+	defer cancel()
+	streamTo(w, r, s.log, events, func(m []byte) []byte { return m })
 	return nil
-}
-
-// send writes events until the channel closes, ctx is done, or a write or
-// ping fails.
-func (s *electionStream) send(ctx context.Context, c *websocket.Conn, events <-chan []byte) {
-	ping := time.NewTicker(streamPingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ping.C:
-			if err := pingWithin(ctx, c); err != nil {
-				return
-			}
-		case m, ok := <-events:
-			if !ok {
-				c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
-				return
-			}
-			wctx, wcancel := context.WithTimeout(ctx, streamWriteTimeout)
-			err := c.Write(wctx, websocket.MessageText, m)
-			wcancel()
-			if err != nil {
-				return
-			}
-		}
-	}
 }

@@ -69,18 +69,31 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *a
 	}
 	if s.count.Add(1) > s.max {
 		s.count.Add(-1)
-		return errUnavailable(fmt.Sprintf("Too many event stream subscribers (the limit is %d); retry later", s.max), "")
+		return errTooManySubscribers(s.max)
 	}
 	defer s.count.Add(-1)
 	sub := s.b.Subscribe(s.buf)
 	defer sub.Close()
-	// Events are public and the stream takes no credentials, so any origin
-	// may read it, as BigchainDB's aiohttp server allowed.
+	streamTo(w, r, s.log, sub.C, func(ev Event) []byte { return appendEvent(nil, ev) })
+	return nil
+}
+
+// errTooManySubscribers is the 503 of a stream at its subscriber limit.
+func errTooManySubscribers(max int64) *apiError {
+	return errUnavailable(fmt.Sprintf("Too many event stream subscribers (the limit is %d); retry later", max), "")
+}
+
+// streamTo upgrades the request to a WebSocket and writes each value of
+// ch, as encode makes it, in one text message, until ch closes (then it
+// closes the connection saying why), the client leaves, or a write or
+// ping fails. Events are public and the streams take no credentials, so
+// any origin may read them, as BigchainDB's aiohttp server allowed.
+func streamTo[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
 		CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
-		s.log.Debug("stream: upgrade failed", "err", err)
-		return nil
+		log.Debug("stream: upgrade failed", "err", err)
+		return
 	}
 	c.SetReadLimit(maxClientMessageBytes)
 	// The request's context is not used after the upgrade (the connection
@@ -88,11 +101,10 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *a
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	var wg sync.WaitGroup
 	wg.Go(func() { discardMessages(ctx, cancel, c) })
-	s.send(ctx, c, sub)
+	sendAll(ctx, c, log, ch, encode)
 	cancel()
-	c.CloseNow() // unblocks the reader if send returned without closing
+	c.CloseNow() // unblocks the reader if sendAll returned without closing
 	wg.Wait()
-	return nil
 }
 
 // checkUpgrade answers a request that is no WebSocket handshake with JSON,
@@ -139,9 +151,9 @@ func discardMessages(ctx context.Context, cancel context.CancelFunc, c *websocke
 	}
 }
 
-// send writes events until the subscription closes (then it closes the
+// sendAll writes the values of ch until it closes (then it closes the
 // connection saying why), ctx is done, or a write or ping fails.
-func (s *eventStream) send(ctx context.Context, c *websocket.Conn, sub *Subscription) {
+func sendAll[T any](ctx context.Context, c *websocket.Conn, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
 	ping := time.NewTicker(streamPingInterval)
 	defer ping.Stop()
 	for {
@@ -150,16 +162,16 @@ func (s *eventStream) send(ctx context.Context, c *websocket.Conn, sub *Subscrip
 			return
 		case <-ping.C:
 			if err := pingWithin(ctx, c); err != nil {
-				s.log.Debug("stream: ping failed", "err", err)
+				log.Debug("stream: ping failed", "err", err)
 				return
 			}
-		case ev, ok := <-sub.C:
+		case v, ok := <-ch:
 			if !ok {
 				c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
 				return
 			}
-			if err := writeEvent(ctx, c, ev); err != nil {
-				s.log.Debug("stream: write failed", "err", err)
+			if err := writeMessage(ctx, c, encode(v)); err != nil {
+				log.Debug("stream: write failed", "err", err)
 				return
 			}
 		}
@@ -173,11 +185,11 @@ func pingWithin(ctx context.Context, c *websocket.Conn) error {
 	return c.Ping(ctx)
 }
 
-// writeEvent writes one event within streamWriteTimeout.
-func writeEvent(ctx context.Context, c *websocket.Conn, ev Event) error {
+// writeMessage writes one text message within streamWriteTimeout.
+func writeMessage(ctx context.Context, c *websocket.Conn, msg []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
 	defer cancel()
-	return c.Write(ctx, websocket.MessageText, appendEvent(nil, ev))
+	return c.Write(ctx, websocket.MessageText, msg)
 }
 
 // appendEvent appends an event as BigchainDB's json.dumps writes it: keys

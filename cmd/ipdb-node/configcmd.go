@@ -47,16 +47,9 @@ func addConfigEdit(a *app, c *cobra.Command) *cobra.Command {
 
 // configGet prints one value of the home's configuration, or the default.
 func (a *app) configGet(key string) error {
-	dir, err := a.homeDir()
+	cfg, _, _, err := a.homeConfig()
 	if err != nil {
 		return err
-	}
-	h := home{dir}
-	cfg := node.DefaultConfig()
-	if _, err := os.Stat(h.path(configFile)); err == nil {
-		if cfg, err = h.loadConfig(); err != nil {
-			return err
-		}
 	}
 	v, err := configField(&cfg, key)
 	if err != nil {

@@ -126,19 +126,29 @@ func newConfigCmd(a *app) *cobra.Command {
 
 // configShow prints the home's configuration, or the defaults.
 func (a *app) configShow() error {
-	dir, err := a.homeDir()
+	cfg, path, found, err := a.homeConfig()
 	if err != nil {
 		return err
 	}
-	h := home{dir}
-	cfg := node.DefaultConfig()
-	if _, err := os.Stat(h.path(configFile)); err == nil {
-		if cfg, err = h.loadConfig(); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(a.stderr, "ipdb-node: no %s: showing the defaults\n", h.path(configFile))
+	if !found {
+		fmt.Fprintf(a.stderr, "ipdb-node: no %s: showing the defaults\n", path)
 	}
 	_, err = a.stdout.Write(node.RenderConfig(cfg))
 	return err
+}
+
+// homeConfig returns the home's configuration and its path, or the
+// defaults (found false) when the home has no config file.
+func (a *app) homeConfig() (cfg node.Config, path string, found bool, err error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return node.Config{}, "", false, err
+	}
+	h := home{dir}
+	path = h.path(configFile)
+	if _, err := os.Stat(path); err != nil {
+		return node.DefaultConfig(), path, false, nil
+	}
+	cfg, err = h.loadConfig()
+	return cfg, path, err == nil, err
 }
