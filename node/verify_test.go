@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/ratelimit"
 )
 
 func TestVerifyProposal(t *testing.T) {
@@ -79,4 +80,29 @@ func TestVerifyProposal(t *testing.T) {
 			t.Fatalf("verify()=%v, want a not-invalid error (the block may be fine)", err)
 		}
 	})
+}
+
+// A block that carries a transaction over its signer's quota is invalid,
+// the same on every node.
+func TestVerifyProposalOverQuota(t *testing.T) {
+	key := newKey(t, 9)
+	g := genesis.Dev("bench", key, time.Unix(1_700_000_000, 0))
+	g.Params.FreeTierTxsPerEpoch = 2
+	c := openBenchChain(t, key, g)
+	owner := newKey(t, 1)
+	txs := []*ledger.Tx{createTx(t, owner, 1, 1), createTx(t, owner, 2, 1), createTx(t, owner, 3, 1)}
+	v := &verifier{store: c.store, backlog: newBacklog(c.store, ledger.Checker{}, 100, 1<<20, 100), gov: c.gov}
+	prev, _, err := c.store.LatestBlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	within, _ := c.nextBlock(t, txs[:2])
+	if _, err := v.execute(prev, within, []*ledger.VerifiedTx{verify(t, txs[0]), verify(t, txs[1])}); err != nil {
+		t.Fatalf("execute(2 txs, free tier 2)=%v", err)
+	}
+	over, _ := c.nextBlock(t, txs)
+	_, err = v.execute(prev, over, []*ledger.VerifiedTx{verify(t, txs[0]), verify(t, txs[1]), verify(t, txs[2])})
+	if !errors.Is(err, ErrInvalidProposal) || !errors.Is(err, ratelimit.ErrQuotaExceeded) {
+		t.Fatalf("execute(3 txs, free tier 2)=%v, want ErrInvalidProposal wrapping QuotaExceeded", err)
+	}
 }
