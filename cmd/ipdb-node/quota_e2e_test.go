@@ -63,6 +63,18 @@ func (c govCluster) postBody(i int, tx *ledger.Tx, mode string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// settle waits until every live home has the newest block any has: a
+// mode=commit answer says one node committed, the others follow a moment
+// later.
+func (c govCluster) settle(homes ...int) {
+	c.t.Helper()
+	top := uint64(0)
+	for _, i := range homes {
+		top = max(top, c.height(i))
+	}
+	c.waitHeight(top, homes...)
+}
+
 // account returns key's quota account as home i serves it.
 func (c govCluster) account(i int, key string) ratelimit.Account {
 	c.t.Helper()
@@ -104,6 +116,7 @@ func TestTestnetQuota(t *testing.T) {
 		}
 	}
 	over := quotaCreate(t, alice, quotaFree)
+	c.settle(all(4)...)
 	code, body := c.postBody(1, over, "commit")
 	a := c.account(1, alice.PublicBase58())
 	want := fmt.Sprintf(`{"message":"Invalid transaction (QuotaExceeded): %s has used %d of %d transactions in epoch 0, renews at height %d","status":429}`,
@@ -124,7 +137,7 @@ func TestTestnetQuota(t *testing.T) {
 	if code, body := c.postBody(3, over, "commit"); code != http.StatusAccepted {
 		t.Fatalf("alice after the grant: %d %s", code, body)
 	}
-	if a := c.account(0, alice.PublicBase58()); a.GrantedTxs != 10 || a.UsedTxs != quotaFree+1 || a.RemainingTxs != quotaFree+10-quotaFree-1 {
+	if a := c.account(3, alice.PublicBase58()); a.GrantedTxs != 10 || a.UsedTxs != quotaFree+1 || a.RemainingTxs != quotaFree+10-quotaFree-1 {
 		t.Fatalf("alice's account after the grant: %+v", a)
 	}
 
@@ -149,6 +162,7 @@ func TestTestnetQuota(t *testing.T) {
 	for n := range quotaFree {
 		c.postBody(n%4, quotaCreate(t, carol, n), "commit")
 	}
+	c.settle(all(4)...)
 	if code, _ := c.postBody(0, quotaCreate(t, carol, 100), "commit"); code != http.StatusTooManyRequests {
 		t.Fatalf("carol over her free tier: %d, want 429", code)
 	}
@@ -158,11 +172,13 @@ func TestTestnetQuota(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &bought); err != nil || bought.BoughtTxs != 3 || bought.RemainingTxs != 3 {
 		t.Fatalf("quota buy: %s (%v), want 3 bought and remaining", out, err)
 	}
+	c.settle(all(4)...)
 	for n := range 3 {
 		if code, body := c.postBody(n, quotaCreate(t, carol, 100+n), "commit"); code != http.StatusAccepted {
 			t.Fatalf("carol's bought tx %d: %d %s", n, code, body)
 		}
 	}
+	c.settle(all(4)...)
 	if code, _ := c.postBody(3, quotaCreate(t, carol, 200), "commit"); code != http.StatusTooManyRequests {
 		t.Fatalf("carol past her bought quota: %d, want 429", code)
 	}
