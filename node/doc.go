@@ -43,11 +43,30 @@
 // batches on the "txs" topic, and published again while they stay pending.
 // A new height starts as soon as the previous block is stored, so that the
 // proposals and votes of faster peers count at once; only our own
-// TxsAvailable (which makes a proposer propose) waits for the genesis
-// block interval (params.block_interval_ms).
+// TxsAvailable (which makes a proposer propose) waits for the block
+// interval in force (params.block_interval_ms).
 // A follower (role "follower") runs the machine as an observer: it never
 // votes, follows the decisions and block sync, and gossips the
 // transactions posted to it.
+//
+// # Governance and quotas
+//
+// The caretaker set, the network parameters and the quotas come from the
+// governance state (package governance) in force at each height, not from
+// the genesis document: govBook holds it and the caretaker sets of every
+// epoch, for the engine (StartHeight's validators, whose votes count), the
+// gossip validators (a message is judged with the set of its own height),
+// block checks (caretakers hash, commits, max_block_txs, max_tx_bytes) and
+// p2p's caretaker allow-list. Every block is checked with the election
+// rules and a ratelimit tracker of its height; committing it applies its
+// elections and writes the new governance state and the block's quota
+// usage rows in the block's own atomic store write
+// (ledger.Store.CommitBlockApp), and only then does the engine goroutine
+// install the new state. A caretaker whose key is not in the set runs the
+// BFT engine as an observer until an election adds it. The backlog keeps
+// one checker for its pending transactions, so that a signer's pending
+// transactions count against its quota, until a block commits one it did
+// not hold, an election changes the rules or the epoch turns.
 //
 // # Goroutines: who owns what
 //
@@ -99,6 +118,9 @@
 //     rather than allowed to delay a commit.
 //   - the newest block's height, CID and time: an atomic pointer written by
 //     the producer after each commit and read by Status.
+//   - the governance state and its caretaker sets (govBook): an atomic
+//     pointer to an immutable snapshot, swapped by the engine goroutine
+//     after the commit of a block that changed it.
 //   - ledger.Store: safe for concurrent use; only the producer writes.
 //   - Metrics: Prometheus collectors, safe for concurrent use.
 //
