@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/ipdb/ipdb-node/governance"
 )
@@ -96,22 +95,10 @@ func (g *govEvents) close() {
 
 // electionStream serves GET /api/v1/streams/elections: one text message
 // per election event, in commit order.
-type electionStream struct {
-	b     Backend
-	max   int64
-	buf   int
-	log   *slog.Logger
-	count atomic.Int64
-}
+type electionStream struct{ *streamSlots }
 
 func newElectionStream(b Backend, max, buf int, log *slog.Logger) *electionStream {
-	if max <= 0 {
-		max = streamDefaultMaxSubscribers
-	}
-	if buf <= 0 {
-		buf = streamDefaultBuffer
-	}
-	return &electionStream{b: b, max: int64(max), buf: buf, log: log}
+	return &electionStream{newStreamSlots(b, max, buf, log)}
 }
 
 // serve upgrades the request and sends events until the subscription ends,
@@ -121,14 +108,10 @@ func (s *electionStream) serve(w http.ResponseWriter, r *http.Request, _ string)
 	if !ok {
 		return errNotFound()
 	}
-	if e := checkUpgrade(r); e != nil {
+	if e := s.enter(r); e != nil {
 		return e
 	}
-	if s.count.Add(1) > s.max {
-		s.count.Add(-1)
-		return errTooManySubscribers(s.max)
-	}
-	defer s.count.Add(-1)
+	defer s.leave()
 	events, cancel := g.SubscribeElections(s.buf)
 	defer cancel()
 	streamTo(w, r, s.log, events, func(m []byte) []byte { return m })

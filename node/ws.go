@@ -42,7 +42,11 @@ const (
 
 // eventStream serves GET /api/v1/streams/valid_transactions: one text message
 // per committed transaction, in commit order. It is safe for concurrent use.
-type eventStream struct {
+type eventStream struct{ *streamSlots }
+
+// streamSlots is what the event streams share: the backend, the subscriber
+// limit and count, the subscription buffer and the logger.
+type streamSlots struct {
 	b     Backend
 	max   int64
 	buf   int
@@ -50,20 +54,21 @@ type eventStream struct {
 	count atomic.Int64 // subscribers connected now
 }
 
-// newEventStream returns a stream over b; zero max and buf take the defaults.
-func newEventStream(b Backend, max, buf int, log *slog.Logger) *eventStream {
+// newStreamSlots returns the slots of a stream over b; zero max and buf
+// take the defaults.
+func newStreamSlots(b Backend, max, buf int, log *slog.Logger) *streamSlots {
 	if max <= 0 {
 		max = streamDefaultMaxSubscribers
 	}
 	if buf <= 0 {
 		buf = streamDefaultBuffer
 	}
-	return &eventStream{b: b, max: int64(max), buf: buf, log: log}
+	return &streamSlots{b: b, max: int64(max), buf: buf, log: log}
 }
 
-// serve upgrades the request and sends events until the subscription ends,
-// the client leaves, or a write fails.
-func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+// enter answers a request that is no WebSocket handshake, or comes when
+// every slot is taken; otherwise it takes a slot, which leave gives back.
+func (s *streamSlots) enter(r *http.Request) *apiError {
 	if e := checkUpgrade(r); e != nil {
 		return e
 	}
@@ -71,7 +76,24 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *a
 		s.count.Add(-1)
 		return errTooManySubscribers(s.max)
 	}
-	defer s.count.Add(-1)
+	return nil
+}
+
+// leave gives back the slot enter took.
+func (s *streamSlots) leave() { s.count.Add(-1) }
+
+// newEventStream returns a stream over b; zero max and buf take the defaults.
+func newEventStream(b Backend, max, buf int, log *slog.Logger) *eventStream {
+	return &eventStream{newStreamSlots(b, max, buf, log)}
+}
+
+// serve upgrades the request and sends events until the subscription ends,
+// the client leaves, or a write fails.
+func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	if e := s.enter(r); e != nil {
+		return e
+	}
+	defer s.leave()
 	sub := s.b.Subscribe(s.buf)
 	defer sub.Close()
 	streamTo(w, r, s.log, sub.C, func(ev Event) []byte { return appendEvent(nil, ev) })
