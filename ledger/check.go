@@ -291,6 +291,7 @@ func (s *sum128) add(a uint64) {
 	s.hi += carry
 }
 
+// String returns the sum in decimal.
 func (s sum128) String() string {
 	n := new(big.Int).SetUint64(s.hi)
 	n.Lsh(n, 64)
