@@ -15,20 +15,13 @@ const maxSubscriptionBuffer = maxStreamBuffer
 // commit. All methods are safe for concurrent use.
 type events struct {
 	metrics *Metrics // nil records nothing
+	subs    *fanout[Event]
 
-	// mu guards the fields below. It is held while events are handed to
-	// subscribers and waiters, which never blocks (sends are non-blocking or
-	// into a free buffer slot).
+	// mu guards the fields below. It is held while waiters are released,
+	// which never blocks (each waiter has a free buffer slot).
 	mu      sync.Mutex
-	subs    map[*subscriber]struct{}
 	waiters map[string]map[*waiter]struct{} // by transaction id
 	closed  bool
-}
-
-// subscriber is one Subscribe call; c is closed exactly once, by whoever
-// removes it from events.subs.
-type subscriber struct {
-	c chan Event
 }
 
 // waiter is one ModeCommit submission waiting for its transaction.
@@ -45,43 +38,20 @@ type waitResult struct {
 }
 
 func newEvents(m *Metrics) *events {
-	return &events{metrics: m, subs: make(map[*subscriber]struct{}), waiters: make(map[string]map[*waiter]struct{})}
+	return &events{metrics: m, subs: newFanout[Event](m.setSubscribers, m.streamDropped),
+		waiters: make(map[string]map[*waiter]struct{})}
 }
 
 // Subscribe returns a subscription buffering at most buf events (at least 1,
 // at most maxSubscriptionBuffer). After close, the subscription's channel is
 // closed at once.
 func (ev *events) Subscribe(buf int) *Subscription {
-	buf = min(max(buf, 1), maxSubscriptionBuffer)
-	s := &subscriber{c: make(chan Event, buf)}
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	if ev.closed {
-		close(s.c)
-		return NewSubscription(s.c, func() {})
-	}
-	ev.subs[s] = struct{}{}
-	ev.metrics.setSubscribers(len(ev.subs))
-	return NewSubscription(s.c, func() { ev.unsubscribe(s) })
-}
-
-// unsubscribe removes s and closes its channel, unless it is gone already.
-func (ev *events) unsubscribe(s *subscriber) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	if _, ok := ev.subs[s]; ok {
-		delete(ev.subs, s)
-		close(s.c)
-		ev.metrics.setSubscribers(len(ev.subs))
-	}
+	c, cancel := ev.subs.subscribe(buf)
+	return NewSubscription(c, cancel)
 }
 
 // Subscribers returns how many subscriptions are open.
-func (ev *events) Subscribers() int {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	return len(ev.subs)
-}
+func (ev *events) Subscribers() int { return ev.subs.count() }
 
 // Wait registers interest in transaction id's commit. The caller must call
 // Cancel once it stops reading the waiter. After close, the waiter is
@@ -119,11 +89,9 @@ func (ev *events) Cancel(w *waiter) {
 // subscriber, dropping any whose buffer fills, then releases the waiters of
 // its transactions with its height.
 func (ev *events) Publish(block []Event) {
+	ev.subs.publish(block)
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	for s := range ev.subs {
-		ev.sendLocked(s, block)
-	}
 	for _, e := range block {
 		ev.releaseLocked(e.TxID, waitResult{height: e.Height})
 	}
@@ -141,37 +109,13 @@ func (ev *events) Fail(gone []dropped) {
 // Close closes every subscription and releases every waiter with
 // ErrStopping; later Subscribe and Wait calls end at once.
 func (ev *events) Close() {
+	ev.subs.close()
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	ev.closed = true
-	for s := range ev.subs {
-		delete(ev.subs, s)
-		close(s.c)
-	}
-	ev.metrics.setSubscribers(0)
 	for id := range ev.waiters {
 		ev.releaseLocked(id, waitResult{err: ErrStopping})
 	}
-}
-
-// sendLocked gives s the events its buffer has room for and drops it if
-// that is not all of them.
-func (ev *events) sendLocked(s *subscriber, block []Event) {
-	for _, e := range block {
-		select {
-		case s.c <- e:
-		default:
-			ev.dropLocked(s)
-			return
-		}
-	}
-}
-
-func (ev *events) dropLocked(s *subscriber) {
-	delete(ev.subs, s)
-	close(s.c)
-	ev.metrics.streamDropped()
-	ev.metrics.setSubscribers(len(ev.subs))
 }
 
 func (ev *events) releaseLocked(id string, r waitResult) {

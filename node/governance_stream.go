@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/ipdb/ipdb-node/governance"
 )
@@ -14,42 +13,13 @@ import (
 const electionStreamPath = "/api/v1/streams/elections"
 
 // govEvents fans election events out to subscribers, each event encoded
-// once as a JSON object. A subscriber whose buffer is full is dropped (its
-// channel closed): a slow reader never delays a commit. All methods are
-// safe for concurrent use.
-type govEvents struct {
-	mu     sync.Mutex
-	subs   map[chan []byte]struct{}
-	closed bool
-}
+// once as a JSON object (a slow subscriber is dropped, as fanout does). It
+// is safe for concurrent use; a nil *govEvents publishes nothing.
+type govEvents struct{ *fanout[[]byte] }
 
-func newGovEvents() *govEvents { return &govEvents{subs: make(map[chan []byte]struct{})} }
+func newGovEvents() *govEvents { return &govEvents{newFanout[[]byte](nil, nil)} }
 
-// subscribe returns a channel buffering at most buf events (1 to
-// maxSubscriptionBuffer) and the function that unsubscribes it.
-func (g *govEvents) subscribe(buf int) (<-chan []byte, func()) {
-	c := make(chan []byte, min(max(buf, 1), maxSubscriptionBuffer))
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		close(c)
-		return c, func() {}
-	}
-	g.subs[c] = struct{}{}
-	return c, func() { g.drop(c) }
-}
-
-// drop removes c and closes it, unless it is gone already.
-func (g *govEvents) drop(c chan []byte) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.subs[c]; ok {
-		delete(g.subs, c)
-		close(c)
-	}
-}
-
-// publish hands evs to every subscriber, dropping those with no room.
+// publish encodes evs and hands them to every subscriber.
 func (g *govEvents) publish(evs []governance.Event) {
 	if g == nil || len(evs) == 0 {
 		return
@@ -60,37 +30,7 @@ func (g *govEvents) publish(evs []governance.Event) {
 			msgs = append(msgs, b)
 		}
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for c := range g.subs {
-		if !offerAll(c, msgs) {
-			delete(g.subs, c)
-			close(c)
-		}
-	}
-}
-
-// offerAll sends msgs to c without blocking; false when c had no room.
-func offerAll(c chan []byte, msgs [][]byte) bool {
-	for _, m := range msgs {
-		select {
-		case c <- m:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// close ends every subscription; later ones end at once.
-func (g *govEvents) close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.closed = true
-	for c := range g.subs {
-		delete(g.subs, c)
-		close(c)
-	}
+	g.fanout.publish(msgs)
 }
 
 // electionStream serves GET /api/v1/streams/elections: one text message
