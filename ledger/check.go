@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"math/big"
-	"math/bits"
 	"slices"
 
 	"github.com/ipdb/ipdb-node/ledger/cryptocondition"
@@ -282,29 +280,13 @@ func sameAsset(tx *Tx, spent []StoredOutput) *ValidationError {
 	return nil
 }
 
-// sum128 adds amounts without overflow: 256 amounts of 9e18 pass 2^64.
-type sum128 struct{ hi, lo uint64 }
-
-func (s *sum128) add(a uint64) {
-	var carry uint64
-	s.lo, carry = bits.Add64(s.lo, a, 0)
-	s.hi += carry
-}
-
-// String returns the sum in decimal.
-func (s sum128) String() string {
-	n := new(big.Int).SetUint64(s.hi)
-	n.Lsh(n, 64)
-	return n.Add(n, new(big.Int).SetUint64(s.lo)).String()
-}
-
 func amountsConserved(tx *Tx, spent []StoredOutput) *ValidationError {
-	var in, out sum128
+	var in, out AmountSum
 	for _, s := range spent {
-		in.add(s.Amount)
+		in.Add(s.Amount)
 	}
 	for _, o := range tx.Outputs {
-		out.add(o.Amount)
+		out.Add(o.Amount)
 	}
 	if in != out {
 		return invalid(ErrAmount, "outputs", "The amount used in the inputs `%s` needs to be same as the amount used in the outputs `%s`", in, out)

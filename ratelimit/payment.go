@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"math"
-	"math/big"
 	"math/bits"
 	"slices"
 	"strings"
@@ -56,33 +55,17 @@ func (t *Tracker) credit(tx *ledger.Tx) error {
 	return nil
 }
 
-// amount128 is a sum of amounts: 256 outputs of 9e18 pass 2^64.
-type amount128 struct{ hi, lo uint64 }
-
-func (a *amount128) add(v uint64) {
-	var carry uint64
-	a.lo, carry = bits.Add64(a.lo, v, 0)
-	a.hi += carry
-}
-
-// String returns the amount in decimal.
-func (a amount128) String() string {
-	n := new(big.Int).SetUint64(a.hi)
-	n.Lsh(n, 64)
-	return n.Or(n, new(big.Int).SetUint64(a.lo)).String()
-}
-
 // bought returns the amount tx pays the treasury and floor(amount /
 // perTx), saturating at the largest uint64. perTx must not be 0.
-func bought(tx *ledger.Tx, treasury string, perTx uint64) (paid amount128, n uint64) {
+func bought(tx *ledger.Tx, treasury string, perTx uint64) (paid ledger.AmountSum, n uint64) {
 	for _, o := range tx.Outputs {
 		if toTreasury(o, treasury) {
-			paid.add(o.Amount)
+			paid.Add(o.Amount)
 		}
 	}
-	if paid.hi >= perTx {
+	if paid.Hi >= perTx {
 		return paid, math.MaxUint64
 	}
-	n, _ = bits.Div64(paid.hi, paid.lo, perTx)
+	n, _ = bits.Div64(paid.Hi, paid.Lo, perTx)
 	return paid, n
 }

@@ -107,24 +107,24 @@ func pickCoins(payer ed25519.PublicKey, coins []Coin, need uint64) ([]ledger.Spe
 	cond := cryptocondition.Ed25519(payer)
 	seen := make(map[ledger.OutputRef]bool, len(coins))
 	var spends []ledger.Spend
-	var have amount128
+	var have ledger.AmountSum
 	for i, c := range coins {
 		if err := checkCoin(i, c, seen); err != nil {
 			return nil, 0, err
 		}
-		if have.hi == 0 && have.lo >= need {
+		if have.Hi == 0 && have.Lo >= need {
 			continue // covered; keep checking the rest for a clear error
 		}
 		if len(spends) == ledger.MaxInputs {
 			return nil, 0, fmt.Errorf("%w: %d units need more than %d coins; merge coins first", ErrPurchase, need, ledger.MaxInputs)
 		}
 		spends = append(spends, ledger.Spend{Ref: c.Ref, Condition: cond})
-		have.add(c.Amount)
+		have.Add(c.Amount)
 	}
-	if have.hi == 0 && have.lo < need {
+	if have.Hi == 0 && have.Lo < need {
 		return nil, 0, fmt.Errorf("%w: not enough coins: have %s units of the fee asset, need %d", ErrPurchase, have, need)
 	}
-	return spends, have.lo, nil
+	return spends, have.Lo, nil
 }
 
 // checkCoin refuses a coin of amount 0 or above ledger.MaxAmount, or one
