@@ -32,7 +32,7 @@ var (
 	// caretaker set.
 	errNotCaretaker = errors.New("node: signer is not a caretaker")
 	// errWrongPeer means a caretaker's message came from a peer other than
-	// the caretaker's genesis peer id.
+	// the caretaker's peer id in the set.
 	errWrongPeer = errors.New("node: message authored by a peer other than the signer's")
 	// errStaleMessage means a message of a height we have passed.
 	errStaleMessage = errors.New("node: stale message")
@@ -110,12 +110,9 @@ func newCaretakerSet(chainID string, set governance.Set) (*caretakerSet, error) 
 // power returns a signing key's power, 0 outside the set.
 func (s *caretakerSet) power(pub []byte) uint64 { return s.powers[string(pub)] }
 
-// checkAuthor checks that pub is a caretaker and that from, the gossip
-// author, is its genesis peer (when it has one).
-func (s *caretakerSet) checkAuthor(pub []byte, from peer.ID) error {
-	if s.powers[string(pub)] == 0 {
-		return fmt.Errorf("%w: %x", errNotCaretaker, pub)
-	}
+// checkPeer checks that from, the gossip author, is the peer of caretaker
+// pub in this set (when it has one).
+func (s *caretakerSet) checkPeer(pub []byte, from peer.ID) error {
 	if want, ok := s.peerOf[string(pub)]; ok && want != from {
 		return fmt.Errorf("%w: key %x belongs to peer %s, got %s", errWrongPeer, pub, want, from)
 	}
@@ -259,7 +256,7 @@ func (e *bftEngine) checkProposal(from peer.ID, data []byte) (*signedProposal, e
 	if set.power(p.Proposer) == 0 {
 		return nil, e.notCaretaker(p.Height, p.Proposer)
 	}
-	if err := set.checkAuthor(p.Proposer, from); err != nil {
+	if err := set.checkPeer(p.Proposer, from); err != nil {
 		return nil, err
 	}
 	if p.block.ChainID != set.chainID {
