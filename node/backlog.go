@@ -23,13 +23,13 @@ const memRebuildSlack = 4096
 type backlog struct {
 	committed ledger.State // the store; read under mu
 	checker   ledger.Checker
-	// checkerAt, when set, gives the checker of the pending transactions
-	// at the next block (the governance rules and quotas in force) and a
-	// key that changes when they do; it is used instead of checker. One
-	// checker serves every admission until the key changes or a block
-	// commits a transaction we did not hold, which rechecks the backlog:
-	// so a signer's pending transactions count against its quota.
-	checkerAt  func() (ledger.Checker, any)
+	// rules, when set, gives the checker of the pending transactions at
+	// the next block (the governance rules and quotas in force); it is used
+	// instead of checker. One checker serves every admission until the
+	// rules change or a block commits a transaction we did not hold, which
+	// rechecks the backlog: so a signer's pending transactions count
+	// against its quota.
+	rules      pendingRules
 	pending    ledger.Checker // under mu
 	pendingKey any            // under mu; nil: pending not made yet
 	// maxTxBytes is the network's max_tx_bytes (0: not checked); under mu.
@@ -354,11 +354,11 @@ func isInvalid(err error) bool {
 // checkerLocked returns the checker of the pending transactions, making
 // it when there is none yet.
 func (b *backlog) checkerLocked() ledger.Checker {
-	if b.checkerAt == nil {
+	if b.rules == nil {
 		return b.checker
 	}
 	if b.pendingKey == nil {
-		b.pending, b.pendingKey = b.checkerAt()
+		b.pending, b.pendingKey = b.rules.pendingChecker()
 	}
 	return b.pending
 }
@@ -366,11 +366,21 @@ func (b *backlog) checkerLocked() ledger.Checker {
 // staleLocked reports whether the pending checker no longer reflects the
 // rules in force (an election or a new epoch).
 func (b *backlog) staleLocked() bool {
-	if b.checkerAt == nil || b.pendingKey == nil {
+	if b.rules == nil || b.pendingKey == nil {
 		return false
 	}
-	_, key := b.checkerAt()
-	return key != b.pendingKey
+	return b.rules.rulesKey() != b.pendingKey
+}
+
+// pendingRules gives the rules the backlog checks its pending
+// transactions with (govBook's).
+type pendingRules interface {
+	// pendingChecker returns a checker of the rules in force at the next
+	// block, for a run of admissions, and the key of those rules.
+	pendingChecker() (ledger.Checker, any)
+	// rulesKey returns the key of the rules in force now: it differs from
+	// an earlier one when an election or a new epoch changed them.
+	rulesKey() any
 }
 
 // setLimits changes the pending count that signals a full block and the
@@ -385,9 +395,20 @@ func (b *backlog) setLimits(signalAt int, maxTxBytes uint64) {
 // checkLocked checks v's size against max_tx_bytes, then v against the
 // committed state and the backlog with checker.
 func (b *backlog) checkLocked(checker ledger.Checker, v *ledger.VerifiedTx) (*ledger.CheckedTx, error) {
-	if n := uint64(len(v.Tx().Canonical())); b.maxTxBytes > 0 && n > b.maxTxBytes {
-		return nil, &ledger.ValidationError{Kind: ledger.ErrValidation,
-			Message: fmt.Sprintf("transaction of %d bytes is over the network's max_tx_bytes of %d", n, b.maxTxBytes)}
+	if b.maxTxBytes > 0 {
+		if err := checkTxBytes(v.Tx(), b.maxTxBytes); err != nil {
+			return nil, err
+		}
 	}
 	return checker.Check(overlay{b}, v)
+}
+
+// checkTxBytes refuses tx when its canonical bytes exceed max, the
+// network's max_tx_bytes: the same rule for admission and for blocks.
+func checkTxBytes(tx *ledger.Tx, max uint64) *ledger.ValidationError {
+	if n := uint64(len(tx.Canonical())); n > max {
+		return &ledger.ValidationError{Kind: ledger.ErrValidation,
+			Message: fmt.Sprintf("transaction of %d bytes is over the network's max_tx_bytes of %d", n, max)}
+	}
+	return nil
 }

@@ -180,7 +180,7 @@ func assemble(o Options, store *ledger.Store, log *slog.Logger) (*Node, error) {
 	// The backlog signals a full block's worth at the most we propose.
 	full := int(min(uint64(cfg.Block.MaxTxs), gov.paramsAt(store.Height()+1).MaxBlockTxs))
 	n.backlog = newBacklog(store, ledger.Checker{}, cfg.Backlog.MaxTxs, cfg.Backlog.MaxBytes, full)
-	n.backlog.checkerAt = gov.backlogChecker
+	n.backlog.rules = gov
 	n.backlog.maxTxBytes = gov.paramsAt(store.Height() + 1).MaxTxBytes
 	n.metrics.watchBacklog(n.backlog.Stats)
 	n.events = newEvents(n.metrics)

@@ -334,17 +334,20 @@ func (a *ledgerApp) commitStore(p *proposal, c *ledger.Commit) (*govSnap, []gove
 // backlog's limits and tells p2p when the caretaker set of h+1 differs from
 // h's.
 func (a *ledgerApp) installGovernance(h uint64, snap *govSnap) {
-	if snap != nil {
-		before := a.gov.setAt(h + 1)
-		a.gov.snap.Store(snap)
-		params := a.gov.paramsAt(h + 1)
-		a.backlog.setLimits(int(min(uint64(a.maxTxs), params.MaxBlockTxs)), params.MaxTxBytes)
-		if after := a.gov.setAt(h + 1); !bytes.Equal(before.hash, after.hash) {
-			a.log.Info("caretaker set changes", logKeyHeight, h+1, "caretakers", after.vals.Len(), "total_power", after.total)
-			if a.onSetChange != nil {
-				a.onSetChange(h)
-			}
-		}
+	if snap == nil {
+		return
+	}
+	before := a.gov.setAt(h + 1)
+	a.gov.snap.Store(snap)
+	params := a.gov.paramsAt(h + 1)
+	a.backlog.setLimits(int(min(uint64(a.maxTxs), params.MaxBlockTxs)), params.MaxTxBytes)
+	after := a.gov.setAt(h + 1)
+	if bytes.Equal(before.hash, after.hash) {
+		return
+	}
+	a.log.Info("caretaker set changes", logKeyHeight, h+1, "caretakers", after.vals.Len(), "total_power", after.total)
+	if a.onSetChange != nil {
+		a.onSetChange(h)
 	}
 }
 

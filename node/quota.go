@@ -77,13 +77,21 @@ type pendingKey struct {
 	epoch uint64
 }
 
-// backlogChecker returns the checker of the backlog's pending
-// transactions at the next height, and its key.
-func (g *govBook) backlogChecker() (ledger.Checker, any) {
+// pendingChecker implements pendingRules: the checker of the backlog's
+// pending transactions at the next height, and its key.
+func (g *govBook) pendingChecker() (ledger.Checker, any) {
 	snap := g.snap.Load()
 	h := g.height() + 1
+	return g.checkerOf(snap.state, h), g.keyOf(snap, h)
+}
+
+// rulesKey implements pendingRules.
+func (g *govBook) rulesKey() any { return g.keyOf(g.snap.Load(), g.height()+1) }
+
+// keyOf is the key of the rules of snap at height h.
+func (g *govBook) keyOf(snap *govSnap, h uint64) pendingKey {
 	epoch, _ := ratelimit.Epoch(h, snap.state.ParamsAt(h).EpochBlocks)
-	return g.checkerOf(snap.state, h), pendingKey{snap: snap, epoch: epoch}
+	return pendingKey{snap: snap, epoch: epoch}
 }
 
 // QuotaAccount implements GovernanceBackend: pub's account at the next

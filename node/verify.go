@@ -169,8 +169,8 @@ func (v *verifier) execute(prev, b *ledger.Block, vtxs []*ledger.VerifiedTx) ([]
 	batch := ledger.NewBatch(v.store, v.gov.checker(b.Height))
 	maxBytes := v.gov.paramsAt(b.Height).MaxTxBytes
 	for i, vt := range vtxs {
-		if n := uint64(len(vt.Tx().Canonical())); n > maxBytes {
-			return nil, invalidBlock(b.Height, "tx %d is %d bytes, over the network's max_tx_bytes of %d", i, n, maxBytes)
+		if err := checkTxBytes(vt.Tx(), maxBytes); err != nil {
+			return nil, fmt.Errorf("%w %d: tx %d: %w", ErrInvalidProposal, b.Height, i, err)
 		}
 		if _, err := batch.Add(vt); err != nil {
 			if !isInvalid(err) {
