@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ipdb/ipdb-node/internal/ed25519verify"
 	"github.com/ipfs/go-cid"
 )
 
@@ -163,7 +164,7 @@ func (e *Equivocation) Verify(chainID string, power func(pub []byte) uint64) err
 	}
 	a := VoteSignBytes(chainID, e.Type, e.Height, e.Round, e.BlockA)
 	b := VoteSignBytes(chainID, e.Type, e.Height, e.Round, e.BlockB)
-	if !ed25519.Verify(e.PublicKey, a, e.SigA) || !ed25519.Verify(e.PublicKey, b, e.SigB) {
+	if !ed25519verify.Verify(e.PublicKey, a, e.SigA) || !ed25519verify.Verify(e.PublicKey, b, e.SigB) {
 		return fmt.Errorf("%w: a vote signature of %x does not verify", ErrInvalidEvidence, e.PublicKey)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/ipdb/ipdb-node/internal/ed25519verify"
 	"github.com/ipfs/go-cid"
 )
 
@@ -145,7 +146,7 @@ func (c *Commit) Verify(chainID string, power func(pub []byte) uint64, total uin
 		if p == 0 {
 			return fmt.Errorf("sigs[%d]: %w", i, ErrCommitSigner)
 		}
-		if !ed25519.Verify(s.PublicKey, msg, s.Signature) {
+		if !ed25519verify.Verify(s.PublicKey, msg, s.Signature) {
 			return fmt.Errorf("sigs[%d]: %w", i, ErrCommitSignature)
 		}
 		var carry uint64

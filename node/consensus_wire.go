@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/ipdb/ipdb-node/internal/ed25519verify"
 	"github.com/ipdb/ipdb-node/ledger"
 )
 
@@ -123,7 +124,7 @@ func (p *signedProposal) signBytes(chainID string) []byte {
 
 // verify checks the vote's signature.
 func (v *signedVote) verify(chainID string) error {
-	if !ed25519.Verify(v.Validator, v.signBytes(chainID), v.Signature) {
+	if !ed25519verify.Verify(v.Validator, v.signBytes(chainID), v.Signature) {
 		return fmt.Errorf("%w: vote of %x at %d/%d", ErrBadSignature, v.Validator[:4], v.Height, v.Round)
 	}
 	return nil
@@ -131,7 +132,7 @@ func (v *signedVote) verify(chainID string) error {
 
 // verify checks the proposal's signature.
 func (p *signedProposal) verify(chainID string) error {
-	if !ed25519.Verify(p.Proposer, p.signBytes(chainID), p.Signature) {
+	if !ed25519verify.Verify(p.Proposer, p.signBytes(chainID), p.Signature) {
 		return fmt.Errorf("%w: proposal of %x at %d/%d", ErrBadSignature, p.Proposer[:4], p.Height, p.Round)
 	}
 	return nil

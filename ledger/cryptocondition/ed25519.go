@@ -1,6 +1,10 @@
 package cryptocondition
 
-import "crypto/ed25519"
+import (
+	"crypto/ed25519"
+
+	"github.com/ipdb/ipdb-node/internal/ed25519verify"
+)
 
 // verifyEd25519 reports whether sig is a valid Ed25519 signature of msg by pub
 // under the rules of libsodium 1.0.18's crypto_sign_verify_detached, which
@@ -17,7 +21,7 @@ func verifyEd25519(pub, msg, sig []byte) bool {
 	if hasSmallOrder(sig[:32]) || !isCanonicalPoint(pub) || hasSmallOrder(pub) {
 		return false
 	}
-	return ed25519.Verify(pub, msg, sig)
+	return ed25519verify.Verify(pub, msg, sig)
 }
 
 // Encodings of the points of small order that libsodium's
