@@ -94,8 +94,8 @@ func (b *backlog) Add(v *ledger.VerifiedTx) error {
 	if _, ok := b.byID[tx.ID]; ok {
 		return nil
 	}
-	if len(b.byID) >= b.maxTxs || b.bytes+size > b.maxBytes {
-		return fmt.Errorf("%w: %d transactions, %s; retry later", ErrBacklogFull, b.maxTxs, formatBytes(b.maxBytes))
+	if err := b.roomLocked(size); err != nil {
+		return err
 	}
 	c, err := b.checkLocked(b.checkerLocked(), v)
 	if err != nil {
@@ -171,6 +171,23 @@ func (b *backlog) Pending() (int, time.Time) {
 		return 0, time.Time{}
 	}
 	return len(b.order), b.order[0].added
+}
+
+// Full returns ErrBacklogFull (wrapped) when no transaction could join the
+// backlog now. Under overload the callers ask before checking signatures,
+// so that a transaction about to be refused costs no verification: on a
+// saturated testnet that work starved consensus.
+func (b *backlog) Full() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.roomLocked(1)
+}
+
+func (b *backlog) roomLocked(size int64) error {
+	if len(b.byID) >= b.maxTxs || b.bytes+size > b.maxBytes {
+		return fmt.Errorf("%w: %d transactions, %s; retry later", ErrBacklogFull, b.maxTxs, formatBytes(b.maxBytes))
+	}
+	return nil
 }
 
 // Stats returns the pending count and canonical bytes.

@@ -168,18 +168,26 @@ func TestBacklogLimits(t *testing.T) {
 		maxTxs   int
 		maxBytes int64
 		want     string
+		full     bool // Full refuses too: no transaction at all fits
 	}{
-		{"count", 2, 1 << 20, "node: backlog full: 2 transactions, 1 MiB; retry later"},
-		{"bytes", 100, 2*size + size/2, fmt.Sprintf("node: backlog full: 100 transactions, %s; retry later", formatBytes(2*size+size/2))},
+		{"count", 2, 1 << 20, "node: backlog full: 2 transactions, 1 MiB; retry later", true},
+		{"bytes", 100, 2*size + size/2, fmt.Sprintf("node: backlog full: 100 transactions, %s; retry later", formatBytes(2*size+size/2)), false},
+		{"bytes exactly", 100, 2 * size, fmt.Sprintf("node: backlog full: 100 transactions, %s; retry later", formatBytes(2*size)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBacklog(ledger.NewMemState(), ledger.Checker{}, tt.maxTxs, tt.maxBytes, 10)
 			mustAdd(t, b, txs[0])
+			if err := b.Full(); err != nil {
+				t.Fatalf("Full() with one pending=%v", err)
+			}
 			mustAdd(t, b, txs[1])
 			err := b.Add(verify(t, txs[2]))
 			if !errors.Is(err, ErrBacklogFull) || err.Error() != tt.want {
 				t.Fatalf("Add()=%v, want %q", err, tt.want)
+			}
+			if err := b.Full(); (err != nil) != tt.full || (err != nil && err.Error() != tt.want) {
+				t.Fatalf("Full()=%v, want full=%v (%q)", err, tt.full, tt.want)
 			}
 			mustAdd(t, b, txs[1]) // already pending: still not an error
 			b.Committed([]string{txs[0].ID})

@@ -90,7 +90,7 @@ func TestHTTPPostErrors(t *testing.T) {
 		{"wrong id", "", []byte(`{"id":"x"}`), nil, 400, `{"message":"Invalid transaction (InvalidHash): The transaction's id 'x' isn't equal to the hash of its body, i.e. it's not valid.","status":400}`},
 		{"tampered", "", tampered, nil, 400, fmt.Sprintf(`{"message":%q,"status":400}`, apiErrText(tamperedErr))},
 		{"too large", "", bytes.Repeat([]byte(" "), httpDefaultMaxBody+1), nil, 413, `{"message":"Request body exceeds the limit of 15360 bytes","status":413}`},
-		{"backlog full", "", f.fresh.Canonical(), fmt.Errorf("%w: 50000 transactions, 64 MiB; retry later", ErrBacklogFull), 503, `{"message":"Backlog full: 50000 transactions, 64 MiB; retry later","status":503}`},
+		{"backlog full", "", f.fresh.Canonical(), fmt.Errorf("%w: 10000 transactions, 64 MiB; retry later", ErrBacklogFull), 503, `{"message":"Backlog full: 10000 transactions, 64 MiB; retry later","status":503}`},
 		{"stopping", "", f.fresh.Canonical(), ErrStopping, 503, `{"message":"The node is shutting down; retry on another node or later","status":503}`},
 		{"commit timeout", "?mode=commit", f.fresh.Canonical(), ErrCommitTimeout, 504, `{"message":"Timed out waiting for the transaction to be committed; it was accepted and may still be committed","status":504}`},
 		{"double spend", "", f.fresh.Canonical(), doubleSpend, 400, "{\"message\":\"Invalid transaction (DoubleSpend): input `x` was already spent\",\"status\":400}"},
@@ -281,5 +281,48 @@ func TestHTTPSearchTooManyTerms(t *testing.T) {
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "too many") {
 			t.Fatalf("GET %s with %d terms: %d %s, want 400 naming too many terms", path, len(words), rec.Code, rec.Body)
 		}
+	}
+}
+
+// gatedBackend is apiTestBackend with a backlog that says it is full.
+type gatedBackend struct {
+	*apiTestBackend
+	full error
+}
+
+func (b gatedBackend) Full() error { return b.full }
+
+// TestHTTPPostFullBacklogBeforeVerify checks that a full backlog refuses a
+// POST before its signature is checked: a tampered transaction gets the
+// 503 (not its 400), and nothing reaches Submit.
+func TestHTTPPostFullBacklogBeforeVerify(t *testing.T) {
+	f := newAPIFixture(t)
+	tampered := []byte(string(f.fresh.Canonical()))
+	tampered[len(tampered)-3] ^= 1
+	full := fmt.Errorf("%w: 2 transactions, 1 MiB; retry later", ErrBacklogFull)
+	for _, tt := range []struct {
+		name string
+		full error
+		body []byte
+		code int
+		want string
+	}{
+		{"full, tampered", full, tampered, 503, `{"message":"Backlog full: 2 transactions, 1 MiB; retry later","status":503}`},
+		{"full, valid", full, f.fresh.Canonical(), 503, `{"message":"Backlog full: 2 transactions, 1 MiB; retry later","status":503}`},
+		{"room, tampered", nil, tampered, 400, ""},
+		{"room, valid", nil, f.fresh.Canonical(), 202, string(f.fresh.Canonical())},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := gatedBackend{apiTestBackend: f.b, full: tt.full}
+			h := NewHandler(b, HandlerOptions{Version: "9.9.9", Logger: apiLogger(t)})
+			before := len(f.b.submitted)
+			w := apiDo(h, http.MethodPost, "/api/v1/transactions", tt.body)
+			if w.Code != tt.code || (tt.want != "" && w.Body.String() != tt.want) {
+				t.Fatalf("POST=%d %s, want %d %s", w.Code, w.Body, tt.code, tt.want)
+			}
+			if got, want := len(f.b.submitted)-before, map[bool]int{true: 1}[tt.code == 202]; got != want {
+				t.Fatalf("%d submitted, want %d", got, want)
+			}
+		})
 	}
 }

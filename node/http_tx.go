@@ -35,6 +35,13 @@ func (a *api) getTx(w http.ResponseWriter, _ *http.Request, id string) *apiError
 	return nil
 }
 
+// backlogGate is implemented by backends that can tell before a signature
+// is checked that their backlog has no room (Node does): under overload a
+// POST is then refused with 503 for the price of a lock.
+type backlogGate interface {
+	Full() error
+}
+
 // postTx serves POST /api/v1/transactions?mode=: verify the body, submit it
 // to the backend and echo its canonical bytes with 202 (§1.4).
 func (a *api) postTx(w http.ResponseWriter, r *http.Request, _ string) *apiError {
@@ -46,6 +53,11 @@ func (a *api) postTx(w http.ResponseWriter, r *http.Request, _ string) *apiError
 	body, e := a.readBody(w, r)
 	if e != nil {
 		return e
+	}
+	if g, ok := a.b.(backlogGate); ok {
+		if err := g.Full(); err != nil {
+			return errTx(err)
+		}
 	}
 	v, err := ledger.Verify(body)
 	if err != nil {

@@ -159,6 +159,14 @@ func (g *txGossip) admit(ctx context.Context, data []byte) error {
 		return err
 	}
 	raws = g.seen.unseen(raws)
+	if len(raws) > 0 {
+		// A full backlog would refuse them all: ignore the batch unverified
+		// (and unrelayed). Its transactions are fetched if a proposal names
+		// them.
+		if err := g.backlog.Full(); err != nil {
+			return err
+		}
+	}
 	vtxs, err := verifyAllWith(ctx, raws, nil, gossipVerifiers)
 	if err != nil {
 		return err

@@ -105,7 +105,8 @@ func TestTxGossipValidate(t *testing.T) {
 	owner := newKey(t, 1)
 	create := createTx(t, owner, 0, 1)
 	other := createTx(t, owner, 1, 1)
-	bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 100, 1<<20, 100)
+	third := createTx(t, owner, 2, 1)
+	bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 2, 1<<20, 100)
 	g := newTxGossip("self", time.Second, bl, slog.New(slog.DiscardHandler), nil)
 	tampered := []byte(string(other.Canonical()))
 	tampered[len(tampered)-3] ^= 1
@@ -122,6 +123,12 @@ func TestTxGossipValidate(t *testing.T) {
 		{"malformed", "peer", []byte{0xff}, p2p.Reject, 1},
 		{"invalid tx", "peer", encodeTxBatch([][]byte{tampered}), p2p.Reject, 1},
 		{"not json", "peer", encodeTxBatch([][]byte{[]byte("x")}), p2p.Reject, 1},
+		// The backlog (max 2) fills: a new batch is then ignored unverified,
+		// even an invalid one, and a known one still passes as seen.
+		{"fills", "peer", encodeTxBatch([][]byte{other.Canonical()}), p2p.Accept, 2},
+		{"full, invalid", "peer", encodeTxBatch([][]byte{tampered}), p2p.Ignore, 2},
+		{"full, valid", "peer", encodeTxBatch([][]byte{third.Canonical()}), p2p.Ignore, 2},
+		{"full, seen", "peer", encodeTxBatch([][]byte{create.Canonical()}), p2p.Accept, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := g.validate(t.Context(), peer.ID(tc.from), tc.data); got != tc.want {
