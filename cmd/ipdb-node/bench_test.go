@@ -40,11 +40,11 @@ func TestBenchAgainstNode(t *testing.T) {
 	}
 }
 
-func TestBenchCommandTwoStreams(t *testing.T) {
+func TestBenchCommandTwoAPIs(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, t.TempDir())
-	// The same node twice: each commit is reported by two streams and must
-	// be counted once.
+	// The same node twice: the POSTs alternate between the two URLs, and the
+	// first's stream reports every commit, each counted once.
 	out := mustRunCLI(t, "bench", "--api", n.api+","+n.api+"/api/v1", "--rate", "50", "--duration", "1s",
 		"--size", "2000", "--workers", "2")
 	lines := strings.Split(strings.TrimSpace(out), "\n")

@@ -30,8 +30,8 @@ func newBenchCmd(a *app) *cobra.Command {
 		Short: "Load-test a network: post signed CREATEs at a fixed rate and measure submit-to-commit latency",
 		Long: "bench signs rate × duration CREATEs of about --size bytes ahead (in parallel), then\n" +
 			"posts them with mode=async round-robin over the --api URLs at --rate per second (an\n" +
-			"open loop with at most --workers in flight), watches every API's event stream for\n" +
-			"their commits, and waits up to --drain for the last ones. The last line is\n" +
+			"open loop with at most --workers in flight), watches the first API's event stream\n" +
+			"for their commits, and waits up to --drain for the last ones. The last line is\n" +
 			"`committed N tx in S s: X tx/s, p50 A ms, p99 B ms`, S running from the first POST\n" +
 			"to the last commit. Keep --size under the node's [http] max_body_bytes.",
 		Args: cobra.NoArgs,
