@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,13 @@ type startFlags struct {
 	p2p                       []string // [p2p] listen
 	follow                    bool     // role follower
 }
+
+// defaultGCPercent is the garbage collector's target (GOGC) of a running
+// node unless the environment sets GOGC: a node's heap is mostly
+// short-lived transaction decoding, and collecting at 200% growth instead
+// of Go's 100% gave a 4-node testnet on two cores 6% more committed tx/s
+// for some tens of MB more memory.
+const defaultGCPercent = 200
 
 // newStartCmd returns `ipdb-node start`.
 func newStartCmd(a *app) *cobra.Command {
@@ -79,6 +87,9 @@ func (a *app) startLocked(ctx context.Context, h home, f startFlags, cmd *cobra.
 	}
 	if warning != "" {
 		o.Logger.Warn(warning)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 	n, err := node.New(o)
 	if err != nil {
