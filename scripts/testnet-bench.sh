@@ -16,6 +16,9 @@
 #   LOG_LEVEL node log level (warn)       KEEP      1 keeps the directory
 #   MAX_TXS   transactions per block: genesis max_block_txs and [block]
 #             max_txs of every home (1000)
+#   PROFILE   a file: node0 serves pprof and a 10 s CPU profile taken
+#             PROFILE_AT seconds (5) into the load is written there
+#             ("": none)
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -27,6 +30,8 @@ PARAMS=${PARAMS:-}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 KEEP=${KEEP:-0}
 MAX_TXS=${MAX_TXS:-1000}
+PROFILE=${PROFILE:-}
+PROFILE_AT=${PROFILE_AT:-5}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -60,6 +65,9 @@ wait_up() {
 for i in $(seq 0 $((NODES - 1))); do
 	# [block] max_txs is the first max_txs key of the file.
 	sed -i -e "s/^level = .*/level = \"$LOG_LEVEL\"/" -e "0,/^max_txs = .*/s//max_txs = $MAX_TXS/" "$dir/net/node$i/config.toml"
+	if [ -n "$PROFILE" ] && [ "$i" = 0 ]; then
+		sed -i -e 's/^pprof_addr = .*/pprof_addr = "127.0.0.1:16060"/' "$dir/net/node$i/config.toml"
+	fi
 	"$bin" start --home "$dir/net/node$i" >"$dir/node$i.log" 2>&1 &
 	pids+=($!)
 done
@@ -70,9 +78,18 @@ for i in $(seq 0 $((NODES - 1))); do
 	apis+=("http://$a")
 done
 echo "== load: $RATE tx/s offered for $DURATION over ${#apis[@]} caretakers"
-"$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
-	--size "$SIZE" --workers "$WORKERS" | tail -3
+if [ -n "$PROFILE" ]; then
+	(sleep "$PROFILE_AT" && curl -fsS -o "$PROFILE" "http://127.0.0.1:16060/debug/pprof/profile?seconds=10") &
+fi
+TIMEFORMAT="== load generator's CPU seconds: %U user, %S system"
+{ time "$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
+	--size "$SIZE" --workers "$WORKERS" | tail -3; } 2>&1
 
+# CPU seconds (user + system) each caretaker used so far, from /proc.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+used=()
+for p in "${pids[@]}"; do used+=("$(cpu "$p")"); done
+echo "== caretakers' CPU seconds so far: ${used[*]}"
 target=$(height "${apis[0]#http://}")
 fa=$(api "$NODES")
 echo "== sync: a new follower catches up to height $target"
