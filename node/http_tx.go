@@ -42,6 +42,8 @@ type backlogGate interface {
 	Full() error
 }
 
+var _ backlogGate = (*Node)(nil)
+
 // postTx serves POST /api/v1/transactions?mode=: verify the body, submit it
 // to the backend and echo its canonical bytes with 202 (§1.4).
 func (a *api) postTx(w http.ResponseWriter, r *http.Request, _ string) *apiError {
