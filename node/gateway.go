@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -72,11 +71,9 @@ type Gateway struct {
 	keys     *keyRing // nil: no keys file; credentials are ignored
 	proxies  []netip.Prefix
 	wsPerIP  int
+	streams  *perIPCount // stream subscribers per IP, up to wsPerIP
 	metrics  GatewayMetrics
 	now      func() time.Time
-
-	wsMu sync.Mutex // guards ws
-	ws   map[netip.Addr]int
 }
 
 // NewGateway returns the gateway of c in front of next: it loads and checks
@@ -95,7 +92,7 @@ func NewGateway(next http.Handler, c GatewayConfig, m GatewayMetrics) (*Gateway,
 
 // newGateway is NewGateway with the keys given.
 func newGateway(next http.Handler, c GatewayConfig, keys []APIKey, m GatewayMetrics) (*Gateway, error) {
-	g := &Gateway{next: next, ipRate: c.IPRate, wsPerIP: c.MaxWSPerIP, metrics: m, now: time.Now, ws: make(map[netip.Addr]int)}
+	g := &Gateway{next: next, ipRate: c.IPRate, wsPerIP: c.MaxWSPerIP, metrics: m, now: time.Now, streams: newPerIPCount(c.MaxWSPerIP)}
 	if c.IPRate > 0 {
 		burst := burstOf(c.IPRate, c.IPBurst)
 		g.ips = newClientTable(c.IPRate, burst, maxGatewayClients)
@@ -137,12 +134,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.wsPerIP > 0 && isStreamPath(r.URL.Path) && headerHasToken(r.Header, "Upgrade", "websocket") {
-		if !g.enterStream(addr) {
+		if !g.streams.enter(addr) {
 			g.refuse(w, errMessage(http.StatusTooManyRequests, fmt.Sprintf(
 				"Too many event stream subscribers from %s: the limit is %d per IP; close one first", clientLabel(addr), g.wsPerIP)), RejectConns)
 			return
 		}
-		defer g.leaveStream(addr)
+		defer g.streams.leave(addr)
 	}
 	g.next.ServeHTTP(w, r)
 }
@@ -226,26 +223,6 @@ func exemptPath(path string) bool {
 func isStreamPath(path string) bool {
 	p := strings.TrimSuffix(path, "/")
 	return p == streamPath || p == electionStreamPath
-}
-
-// enterStream counts a stream subscriber of addr, unless it has wsPerIP.
-func (g *Gateway) enterStream(addr netip.Addr) bool {
-	g.wsMu.Lock()
-	defer g.wsMu.Unlock()
-	if g.ws[addr] >= g.wsPerIP {
-		return false
-	}
-	g.ws[addr]++
-	return true
-}
-
-// leaveStream uncounts a subscriber of addr.
-func (g *Gateway) leaveStream(addr netip.Addr) {
-	g.wsMu.Lock()
-	defer g.wsMu.Unlock()
-	if g.ws[addr]--; g.ws[addr] <= 0 {
-		delete(g.ws, addr)
-	}
 }
 
 // clientAddr returns the bucket key of the request's client: the remote

@@ -12,18 +12,55 @@ import (
 // safe for concurrent use.
 type LimitListener struct {
 	net.Listener
-	max     int
 	metrics GatewayMetrics // nil: none
+	open    *perIPCount
+}
 
-	mu   sync.Mutex // guards open
-	open map[netip.Addr]int
+// perIPCount counts what each client IP holds open (connections, stream
+// subscribers), up to max each. It is safe for concurrent use.
+type perIPCount struct {
+	max int
+
+	mu sync.Mutex // guards n
+	n  map[netip.Addr]int
+}
+
+func newPerIPCount(max int) *perIPCount {
+	return &perIPCount{max: max, n: make(map[netip.Addr]int)}
+}
+
+// enter counts one more for addr unless it holds max already.
+func (c *perIPCount) enter(addr netip.Addr) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[addr] >= c.max {
+		return false
+	}
+	c.n[addr]++
+	return true
+}
+
+// count returns what addr holds now.
+func (c *perIPCount) count(addr netip.Addr) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[addr]
+}
+
+// leave counts one less for addr.
+func (c *perIPCount) leave(addr netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[addr]--; c.n[addr] <= 0 {
+		delete(c.n, addr)
+	}
 }
 
 // NewLimitListener returns ln with at most maxPerIP open connections per
 // client IP; m (may be nil) counts refused connections with reason
 // RejectConns. maxPerIP must be positive.
 func NewLimitListener(ln net.Listener, maxPerIP int, m GatewayMetrics) *LimitListener {
-	return &LimitListener{Listener: ln, max: maxPerIP, metrics: m, open: make(map[netip.Addr]int)}
+	return &LimitListener{Listener: ln, metrics: m, open: newPerIPCount(maxPerIP)}
 }
 
 // Accept returns the next connection of a client under its cap, closing
@@ -35,8 +72,8 @@ func (l *LimitListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		addr := clientKey(remoteAddr(c.RemoteAddr().String()))
-		if l.enter(addr) {
-			return &limitedConn{Conn: c, release: func() { l.leave(addr) }}, nil
+		if l.open.enter(addr) {
+			return &limitedConn{Conn: c, release: func() { l.open.leave(addr) }}, nil
 		}
 		if l.metrics != nil {
 			l.metrics.GatewayRejected(RejectConns)
@@ -45,32 +82,8 @@ func (l *LimitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// enter counts a connection of addr unless it has max open.
-func (l *LimitListener) enter(addr netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[addr] >= l.max {
-		return false
-	}
-	l.open[addr]++
-	return true
-}
-
-// leave uncounts a connection of addr.
-func (l *LimitListener) leave(addr netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[addr]--; l.open[addr] <= 0 {
-		delete(l.open, addr)
-	}
-}
-
 // Open returns the connections open now from addr's client.
-func (l *LimitListener) Open(addr netip.Addr) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open[clientKey(addr)]
-}
+func (l *LimitListener) Open(addr netip.Addr) int { return l.open.count(clientKey(addr)) }
 
 // limitedConn releases its slot once, on its first Close.
 type limitedConn struct {
