@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -139,18 +137,5 @@ func TestBlockEvidenceGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Encode()=%v", err)
 	}
-	path := filepath.Join("testdata", "block", "height2-evidence.cbor")
-	cidPath := filepath.Join("testdata", "block", "height2-evidence.cid")
-	if *blkUpdate {
-		blkWrite(t, path, data)
-		blkWrite(t, cidPath, []byte(BlockCID(data).String()+"\n"))
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(data, want) {
-		t.Fatalf("encoding=%x (%v), want %s = %x", data, err, path, want)
-	}
-	wantCID, err := os.ReadFile(cidPath)
-	if got := BlockCID(data).String() + "\n"; err != nil || got != string(wantCID) {
-		t.Fatalf("BlockCID()=%q (%v), want %q", got, err, wantCID)
-	}
+	blkGolden(t, "height2-evidence", data)
 }

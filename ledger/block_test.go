@@ -358,21 +358,28 @@ func TestBlockGolden(t *testing.T) {
 	files := map[string][]byte{"genesis": encoded[0], "height1": encoded[1], "height2": encoded[2], "commit": commit}
 	for name, data := range files {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", "block", name+".cbor")
-			cidPath := filepath.Join("testdata", "block", name+".cid")
-			if *blkUpdate {
-				blkWrite(t, path, data)
-				blkWrite(t, cidPath, []byte(BlockCID(data).String()+"\n"))
-			}
-			want, err := os.ReadFile(path)
-			if err != nil || !bytes.Equal(data, want) {
-				t.Fatalf("encoding=%x (%v), want %s = %x", data, err, path, want)
-			}
-			wantCID, err := os.ReadFile(cidPath)
-			if got := BlockCID(data).String() + "\n"; err != nil || got != string(wantCID) {
-				t.Fatalf("BlockCID()=%q (%v), want %q", got, err, wantCID)
-			}
+			blkGolden(t, name, data)
 		})
+	}
+}
+
+// blkGolden checks data and its CID against testdata/block/name.cbor and
+// name.cid, which -update-block rewrites.
+func blkGolden(t *testing.T, name string, data []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "block", name+".cbor")
+	cidPath := filepath.Join("testdata", "block", name+".cid")
+	if *blkUpdate {
+		blkWrite(t, path, data)
+		blkWrite(t, cidPath, []byte(BlockCID(data).String()+"\n"))
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(data, want) {
+		t.Fatalf("encoding=%x (%v), want %s = %x", data, err, path, want)
+	}
+	wantCID, err := os.ReadFile(cidPath)
+	if got := BlockCID(data).String() + "\n"; err != nil || got != string(wantCID) {
+		t.Fatalf("BlockCID()=%q (%v), want %q", got, err, wantCID)
 	}
 }
 
