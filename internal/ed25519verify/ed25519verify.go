@@ -21,12 +21,6 @@ import (
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
-// Sizes of a public key and of a signature, in bytes.
-const (
-	PublicKeySize = voi.PublicKeySize
-	SignatureSize = voi.SignatureSize
-)
-
 // stdlib selects crypto/ed25519's rules.
 var stdlib = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 
@@ -34,7 +28,7 @@ var stdlib = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 // exactly as crypto/ed25519.Verify does. A public key or signature of the
 // wrong length is invalid (crypto/ed25519 panics on such a key).
 func Verify(pub, msg, sig []byte) bool {
-	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
+	if len(pub) != voi.PublicKeySize || len(sig) != voi.SignatureSize {
 		return false
 	}
 	return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, stdlib)
