@@ -216,7 +216,7 @@ func (r *benchRun) now() int64 { return max(1, int64(time.Since(r.epoch))) }
 // watcher under wg; the watcher stops when ctx is done. Every node commits
 // the same blocks, so one stream sees every commit: watching all of them
 // made each node serialise, and the generator parse, every event once per
-// API, about a fifth of the generator's CPU on a 4-node testnet.
+// API, on the same cores as the nodes under test.
 func (r *benchRun) watchStreams(ctx context.Context, wg *sync.WaitGroup) error {
 	for _, base := range r.cfg.APIs[:1] {
 		u := streamURLOf(base)

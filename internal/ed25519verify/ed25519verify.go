@@ -1,8 +1,9 @@
 // Package ed25519verify checks Ed25519 signatures with exactly the verdicts
-// of crypto/ed25519.Verify, in about 60% of its time.
+// of crypto/ed25519.Verify, in about half its time (40.6 vs 79.7 us here).
 //
 // Every caretaker checks the signature of every transaction, vote and
-// proposal, and on a loaded node that is the largest share of its CPU.
+// proposal; with crypto/ed25519 that was the largest share of a loaded
+// node's CPU.
 // curve25519-voi (the library CometBFT uses for Ed25519) verifies faster
 // than the standard library and can be told to follow its rules exactly:
 // RFC 8032's cofactorless equation [S]B = R + [k]A, S below the group
