@@ -225,6 +225,21 @@ func TestOwnVoteEchoNeverContradicted(t *testing.T) {
 	d.RequireStep(0, fed.StepPrevote)
 }
 
+// Our own proposal echoed back from the network while we build a block
+// (sent before a crash whose WAL was lost) is never contradicted: the block
+// built afterwards is not proposed (found by FuzzStep).
+func TestOwnProposalEchoDuringBuild(t *testing.T) {
+	d, ids := setup(t, 1)
+	d.Start(1)
+	d.Step(fed.TxsAvailable{Height: 1})
+	d.RequireBuild(1, 0)
+	d.Deliver(fedtest.ProposalMsg(fedtest.Proposal(1, 0, blockB, -1, ids[1])))
+	d.Step(fed.BlockBuilt{Height: 1, Round: 0, BlockID: blockC})
+	d.RequireNothingSent()
+	d.Fire(1, 0, fed.StepRetry)
+	d.RequireBroadcast(fedtest.ProposalMsg(fedtest.Proposal(1, 0, blockB, -1, ids[1])))
+}
+
 // The retry timer re-broadcasts our messages of the current round and our
 // precommit of the previous one, without WAL, and schedules itself again.
 func TestRetryRebroadcasts(t *testing.T) {

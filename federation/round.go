@@ -48,8 +48,14 @@ func (m *Machine) onBlockBuilt(in BlockBuilt) error {
 }
 
 // propose broadcasts ⟨PROPOSAL, h, round, id, validRound⟩ (line 19) and
-// logs it as received.
+// logs it as received. It never signs a second proposal for a round: if one
+// of ours was sent, replayed or echoed back to us (rememberOwnProposal) while
+// a block was being built, it does nothing.
 func (m *Machine) propose(id BlockID, polRound int32) {
+	if _, ok := m.sentProposal[m.round]; ok {
+		m.trace("already proposed in round %d", m.round)
+		return
+	}
 	p := Proposal{Height: m.height, Round: m.round, BlockID: id, POLRound: polRound, Proposer: m.cfg.Self}
 	m.verdicts[id] = verdictValid // built by us, or validValue (set only after valid(v), line 36)
 	m.sentProposal[p.Round] = p
