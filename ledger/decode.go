@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"errors"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,7 +125,11 @@ var validLanguages = []string{"danish", "dutch", "english", "finnish", "french",
 	"swedish", "turkish", "none", "da", "nl", "en", "fi", "fr", "de", "hu", "it", "nb", "pt",
 	"ro", "ru", "es", "sv", "tr"}
 
-var badKey = regexp.MustCompile(`^[$]|\.|\x00`)
+// isBadKey reports whether k breaks BigchainDB's key rule, the expression
+// `^[$]|\.|\x00`: it starts with "$" or holds "." or NUL.
+func isBadKey(k string) bool {
+	return strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00")
+}
 
 // checkKeys applies BigchainDB's rules for MongoDB: key names in asset data
 // and metadata (bigchaindb/common/utils.py validate_key) and the values of
@@ -148,7 +151,7 @@ func walkKeys(v any, objName, field string) *ValidationError {
 	switch x := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if badKey.MatchString(k) {
+			if isBadKey(k) {
 				return invalid(ErrValidation, join(field, k), `Invalid key name "%s" in %s object. The key name cannot contain characters ".", "$" or null characters`, k, objName)
 			}
 			if err := walkKeys(x[k], objName, join(field, k)); err != nil {

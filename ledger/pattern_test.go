@@ -1,0 +1,72 @@
+package ledger
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The hand-written matchers of the schema's patterns must decide exactly
+// as the expressions they stand for.
+
+var (
+	uriRegexp    = regexp.MustCompile(uriExpr)
+	badKeyRegexp = regexp.MustCompile(`^[$]|\.|\x00`)
+)
+
+// uriCases are condition URIs around every branch of uriExpr.
+var uriCases = []string{
+	"ni:///sha-256;" + strings.Repeat("a", 43) + "?fpt=ed25519-sha-256&cost=131072",
+	"ni:///sha-256;abc_-XYZ09?fpt=threshold-sha-256&cost=264&subtypes=ed25519-sha-256",
+	"ni:///sha-256;abc?cost=1&fpt=ed25519-sha-256",
+	"ni:///sha-256;abc?fpt=ed25519-sha-256cost=5",
+	"ni:///sha-256;abc?fpt=ed25519-sha-256&cost=5&",
+	"ni:///sha-256;?cost=1&cost=2",
+	"ni:///sha-256;?cost=1&cost=2&cost=3",
+	"ni:///sha-256;?cost=1&cost=2&cost=3&cost=4",
+	"ni:///sha-256;?cost=1",
+	"ni:///sha-256;?cost=&cost=2",
+	"ni:///sha-256;?cost=1&&cost=2",
+	"ni:///sha-256;abc?fpt=rsa-sha-256&cost=1",
+	"ni:///sha-256;ab+c?cost=1&cost=2",
+	"ni:///sha-256;abc?cost=1&cost=2\n",
+	"ni:///sha-256;abc?cost=1&cost=2x",
+	"xni:///sha-256;abc?cost=1&cost=2",
+	"ni:///sha-256;abc??cost=1&cost=2",
+	"ni:///sha-256;abc?subtypes=ed25519-sha-256&subtypes=ed25519-sha-256",
+	"ni:///sha-256;" + strings.Repeat("b", 86) + "?cost=1&cost=2",
+	"ni:///sha-256;" + strings.Repeat("b", 87) + "?cost=1&cost=2",
+	"ni:///sha-256;abc?fpt=ed25519-sha-25&cost=1",
+	"ni:///sha-256;abc",
+	"",
+}
+
+func TestIsConditionURIMatchesExpr(t *testing.T) {
+	for _, s := range uriCases {
+		if got, want := isConditionURI(s), uriRegexp.MatchString(s); got != want {
+			t.Errorf("isConditionURI(%q)=%v, the expression says %v", s, got, want)
+		}
+	}
+}
+
+func TestIsBadKeyMatchesExpr(t *testing.T) {
+	for _, k := range []string{"", "a", "$a", "a$", "a.b", ".", "a\x00", "\x00", "ok_key", "$", "a.$"} {
+		if got, want := isBadKey(k), badKeyRegexp.MatchString(k); got != want {
+			t.Errorf("isBadKey(%q)=%v, the expression says %v", k, got, want)
+		}
+	}
+}
+
+func FuzzConditionURI(f *testing.F) {
+	for _, s := range uriCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isConditionURI(s), uriRegexp.MatchString(s); got != want {
+			t.Fatalf("isConditionURI(%q)=%v, the expression says %v", s, got, want)
+		}
+		if got, want := isBadKey(s), badKeyRegexp.MatchString(s); got != want {
+			t.Fatalf("isBadKey(%q)=%v, the expression says %v", s, got, want)
+		}
+	})
+}
