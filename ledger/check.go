@@ -40,7 +40,7 @@ func CheckStateless(tx *Tx) (*VerifiedTx, error) {
 			return nil, err
 		}
 	}
-	base := signingBase(tx.body)
+	base := tx.signingBase()
 	v := &VerifiedTx{tx: tx, conds: make([]cryptocondition.Condition, len(tx.Inputs))}
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]

@@ -35,6 +35,9 @@ func FuzzDecodeTx(f *testing.F) {
 		if again.ID != tx.ID {
 			t.Fatalf("id changed on re-decoding: %s -> %s", tx.ID, again.ID)
 		}
+		if got, want := tx.signingBase(), signingBase(tx.body); !bytes.Equal(got, want) {
+			t.Fatalf("spliced signing base %s, want %s", got, want)
+		}
 		_, _ = CheckStateless(tx)
 	})
 }

@@ -1,6 +1,9 @@
 package ledger
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,4 +72,37 @@ func FuzzConditionURI(f *testing.F) {
 			t.Fatalf("isBadKey(%q)=%v, the expression says %v", s, got, want)
 		}
 	})
+}
+
+// TestSpliceSigningBase holds the spliced signing base of every valid
+// fixture (CREATEs, TRANSFERs of several inputs, elections) to the one
+// serialized from the body, and makes sure the splice, not its fallback,
+// produced it.
+func TestSpliceSigningBase(t *testing.T) {
+	files, err := filepath.Glob("testdata/tx/valid/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no valid fixtures: %v", err)
+	}
+	multi := false
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := DecodeTx(raw)
+		if err != nil {
+			t.Fatalf("%s: DecodeTx()=%v", file, err)
+		}
+		multi = multi || len(tx.Inputs) > 1
+		got, ok := spliceSigningBase(tx.Canonical(), len(tx.Inputs))
+		if want := signingBase(tx.body); !ok || !bytes.Equal(got, want) {
+			t.Errorf("%s: spliceSigningBase()=%s, %v; want %s, true", file, got, ok, want)
+		}
+	}
+	if !multi {
+		t.Error("no fixture has several inputs")
+	}
+	if _, ok := spliceSigningBase([]byte(`{"asset":{},"id":"x","inputs":[{"fulfills":null}]}`), 1); ok {
+		t.Error("spliceSigningBase() accepted an input without a leading fulfillment")
+	}
 }

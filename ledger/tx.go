@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/sha3"
 	"encoding/hex"
 	"strconv"
@@ -145,6 +146,61 @@ func hashID(body map[string]any, buf []byte) (string, []byte) {
 func (tx *Tx) HashedBytes() []byte {
 	_, b := hashID(tx.body, nil)
 	return b
+}
+
+// signingBase returns tx's signing base (the package function of its
+// body), spliced from its canonical bytes: the id and every input's
+// fulfillment become null, the rest is copied. That saves serializing the
+// body again (6% of a syncing node's CPU). Bytes not laid out as the
+// schema makes them fall back to serializing.
+func (tx *Tx) signingBase() []byte {
+	if b, ok := spliceSigningBase(tx.canonical, len(tx.Inputs)); ok {
+		return b
+	}
+	return signingBase(tx.body)
+}
+
+// spliceSigningBase rewrites canonical transaction bytes c, whose inputs
+// array has n objects each starting with its "fulfillment" key, into the
+// signing base; ok is false when c is not laid out so.
+func spliceSigningBase(c []byte, n int) (base []byte, ok bool) {
+	const head, id, ins, ff = `{"asset":`, `,"id":`, `,"inputs":[`, `{"fulfillment":`
+	if !bytes.HasPrefix(c, []byte(head)) {
+		return nil, false
+	}
+	at := skipValue(c, len(head))
+	if at < 0 || !bytes.HasPrefix(c[at:], []byte(id)) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(c))
+	out = append(append(out, c[:at]...), `,"id":null`...)
+	if at = skipValue(c, at+len(id)); at < 0 || !bytes.HasPrefix(c[at:], []byte(ins)) {
+		return nil, false
+	}
+	out = append(out, ins...)
+	at += len(ins)
+	for i := range n {
+		if i > 0 {
+			if at >= len(c) || c[at] != ',' {
+				return nil, false
+			}
+			out = append(out, ',')
+			at++
+		}
+		if !bytes.HasPrefix(c[at:], []byte(ff)) {
+			return nil, false
+		}
+		end, v := skipValue(c, at), skipValue(c, at+len(ff))
+		if end < 0 || v < 0 || v >= end {
+			return nil, false
+		}
+		out = append(append(append(out, ff...), "null"...), c[v:end]...)
+		at = end
+	}
+	if at >= len(c) || c[at] != ']' {
+		return nil, false
+	}
+	return append(out, c[at:]...), true
 }
 
 // signingBase returns the canonical serialization of body with the id and
