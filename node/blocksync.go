@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -62,6 +63,9 @@ type blockSync struct {
 	retry    time.Duration
 	log      *slog.Logger
 	metrics  *Metrics
+	// ask is how many blocks a request asks for; 0 means MaxSyncBlocks
+	// (tests ask for fewer, to sync over many answers).
+	ask uint32
 }
 
 // serve answers a block-sync request from the store.
@@ -135,22 +139,68 @@ func (s *blockSync) run(ctx context.Context) {
 	}
 }
 
-// catchUp fetches blocks from the peers ahead of us until none is.
+// catchUp fetches blocks from the peers ahead of us until none is. The
+// next answer is requested while this one is verified and stored, so that
+// the peer reads and sends it meanwhile.
 func (s *blockSync) catchUp(ctx context.Context) {
-	for ctx.Err() == nil {
-		tip := s.store.Height()
-		p, ok := s.bestPeer(tip)
-		if !ok {
-			return
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before the wait: stops the fetcher
+	answers := make(chan syncAnswer, syncAhead)
+	wg.Go(func() { s.fetchAhead(ctx, s.store.Height()+1, answers) })
+	for a := range answers {
+		n := 0
+		err := a.err
+		if err == nil {
+			n, err = s.deliverEntries(ctx, a.entries)
 		}
-		n, err := s.fetchFrom(ctx, p, tip)
 		if err != nil {
-			s.log.Info("block sync failed", logKeyPeer, p, logKeyHeight, tip+1, logKeyErr, err)
+			s.metrics.syncFailed()
+			s.log.Info("block sync failed", logKeyPeer, a.peer, logKeyHeight, a.from, logKeyErr, err)
 			return
 		}
 		if n == 0 {
 			return
 		}
+	}
+}
+
+// syncAhead is how many block-sync answers may wait, fetched, while one
+// is verified: one keeps both sides of sync busy.
+const syncAhead = 1
+
+// syncAnswer is one decoded block-sync answer from peer for the blocks
+// from height from on, or why there is none.
+type syncAnswer struct {
+	peer    peer.ID
+	from    uint64
+	entries []syncEntry
+	err     error
+}
+
+// fetchAhead requests the blocks from height from on, answer after
+// answer, each from the peer announcing the highest height, and sends the
+// answers to out until no peer is ahead, an answer is empty or failed (it
+// is sent too), or ctx is done; then it closes out.
+func (s *blockSync) fetchAhead(ctx context.Context, from uint64, out chan<- syncAnswer) {
+	defer close(out)
+	for ctx.Err() == nil {
+		from = max(from, s.store.Height()+1) // consensus may have stored some meanwhile
+		p, ok := s.bestPeer(from - 1)
+		if !ok {
+			return
+		}
+		entries, err := s.fetchFrom(ctx, p, from)
+		select {
+		case out <- syncAnswer{peer: p, from: from, entries: entries, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil || len(entries) == 0 {
+			return
+		}
+		from += uint64(len(entries))
 	}
 }
 
@@ -164,27 +214,53 @@ func (s *blockSync) bestPeer(tip uint64) (peer.ID, bool) {
 	return peers[0].ID, true
 }
 
-// fetchFrom asks p for the blocks after tip, verifies them and hands them to
-// the consensus loop; it returns how many were stored.
-func (s *blockSync) fetchFrom(ctx context.Context, p peer.ID, tip uint64) (int, error) {
+// fetchFrom asks p for the blocks from height from on and decodes its
+// answer.
+func (s *blockSync) fetchFrom(ctx context.Context, p peer.ID, from uint64) ([]syncEntry, error) {
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
-	req := mustEncode(syncRequest{From: tip + 1, Max: MaxSyncBlocks})
+	ask := s.ask
+	if ask == 0 {
+		ask = MaxSyncBlocks
+	}
+	req := mustEncode(syncRequest{From: from, Max: ask})
 	resp, err := s.host.Request(ctx, p, reqBlocks, req, MaxSyncResponseBytes)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSyncAnswer(resp)
+}
+
+// decodeSyncAnswer decodes a block-sync answer of at most MaxSyncBlocks
+// entries.
+func decodeSyncAnswer(resp []byte) ([]syncEntry, error) {
+	var entries []syncEntry
+	if err := decodeCanonical(resp, &entries); err != nil {
+		return nil, fmt.Errorf("sync response: %w", err)
+	}
+	if len(entries) > MaxSyncBlocks {
+		return nil, malformedMsg("sync response of %d blocks", len(entries))
+	}
+	return entries, nil
+}
+
+// deliver decodes an answer and delivers its entries (deliverEntries).
+func (s *blockSync) deliver(ctx context.Context, resp []byte) (int, error) {
+	entries, err := decodeSyncAnswer(resp)
 	if err != nil {
 		return 0, err
 	}
-	return s.deliver(ctx, resp)
+	return s.deliverEntries(ctx, entries)
 }
 
-// deliver verifies an answer block by block and hands each block to the
-// consensus loop as soon as it is verified, so that the loop stores one
-// block while the next is verified; it then waits for the loop's answers
-// and returns how many blocks were handed over.
-func (s *blockSync) deliver(ctx context.Context, resp []byte) (int, error) {
-	done := make(chan error, MaxSyncBlocks)
+// deliverEntries verifies an answer's entries block by block and hands
+// each block to the consensus loop as soon as it is verified, so that the
+// loop stores one block while the next is verified; it then waits for the
+// loop's answers and returns how many blocks were handed over.
+func (s *blockSync) deliverEntries(ctx context.Context, entries []syncEntry) (int, error) {
+	done := make(chan error, len(entries))
 	posted := 0
-	err := s.verifyResponse(ctx, resp, func(sb *syncedBlock) {
+	err := s.verifyEntries(ctx, entries, func(sb *syncedBlock) {
 		s.engine.post(syncedIn{blocks: []*syncedBlock{sb}, done: done})
 		posted++
 	})
@@ -200,20 +276,12 @@ func (s *blockSync) deliver(ctx context.Context, resp []byte) (int, error) {
 	return posted, err
 }
 
-// verifyResponse decodes an answer and checks, for each block in turn,
-// that it extends the previous one (the first our tip), that its commit
-// proves it final, and that its transactions are the block's and pass the
-// stateless check; it calls emit with each block that passed, up to the
-// first that did not, and returns that one's error. The number of blocks
-// is bounded by the decoder (MaxSyncBlocks are asked for).
-func (s *blockSync) verifyResponse(ctx context.Context, resp []byte, emit func(*syncedBlock)) error {
-	var entries []syncEntry
-	if err := decodeCanonical(resp, &entries); err != nil {
-		return fmt.Errorf("sync response: %w", err)
-	}
-	if len(entries) > MaxSyncBlocks {
-		return malformedMsg("sync response of %d blocks", len(entries))
-	}
+// verifyEntries checks, for each block of an answer in turn, that it
+// extends the previous one (the first our tip), that its commit proves it
+// final, and that its transactions are the block's and pass the stateless
+// check; it calls emit with each block that passed, up to the first that
+// did not, and returns that one's error.
+func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, emit func(*syncedBlock)) error {
 	prev, prevCID, err := s.store.LatestBlock()
 	if err != nil {
 		return fmt.Errorf("read newest block: %w", err)

@@ -47,6 +47,9 @@ type cluster struct {
 	opts  []Options
 	nodes []*Node
 	stops []func() error
+	// beforeRun, when set, is called with each member made by start before
+	// it runs.
+	beforeRun func(i int, n *Node)
 }
 
 // clusterGenesis returns the genesis of n caretakers of equal power.
@@ -117,6 +120,9 @@ func (c *cluster) start(i int, o Options) {
 		c.t.Fatalf("New(node %d)=%v", i, err)
 	}
 	c.t.Cleanup(func() { n.Close() })
+	if c.beforeRun != nil {
+		c.beforeRun(i, n)
+	}
 	ctx, cancel := context.WithCancel(c.t.Context())
 	done := make(chan error, 1)
 	go func() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/p2p"
@@ -194,4 +195,39 @@ func TestSoloCaretakerWithFollower(t *testing.T) {
 	}
 	h := c.waitCommitted(ctx, tx.ID, 0, 1)
 	c.sameChain(h, 0, 1)
+}
+
+// TestFollowerSyncsOverManyAnswers starts a follower behind a caretaker's
+// chain of several blocks and has it ask for two blocks per answer: the
+// answers fetched ahead while earlier ones are verified must join into
+// the caretaker's chain.
+func TestFollowerSyncsOverManyAnswers(t *testing.T) {
+	c := newCluster(t, 1, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	key := newKey(t, 7)
+	const blocks = 7
+	var last *ledger.Tx
+	for i := range blocks {
+		last = createTx(t, key, i, 1)
+		if err := c.nodes[0].Submit(ctx, verify(t, last), ModeCommit); err != nil {
+			t.Fatalf("Submit(%d)=%v", i, err)
+		}
+	}
+	h := c.nodes[0].Status().Height
+	if h < blocks {
+		t.Fatalf("caretaker at height %d after %d commits, want one block each", h, blocks)
+	}
+	c.beforeRun = func(_ int, n *Node) { n.engine.(*bftEngine).sync.ask = 2 }
+	c.start(1, c.options(1, c.nodes[0].host.Addrs()))
+	c.waitCommitted(ctx, last.ID, 1)
+	c.waitHeight(ctx, h, 1)
+	c.sameChain(h, 0, 1)
+	m := c.nodes[1].metrics.cons
+	if got := testutil.ToFloat64(m.synced); got < float64(h) {
+		t.Fatalf("follower synced %v blocks, want %d", got, h)
+	}
+	if got := testutil.ToFloat64(m.syncFailed); got != 0 {
+		t.Fatalf("follower had %v failed sync answers, want none", got)
+	}
 }

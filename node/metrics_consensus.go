@@ -17,6 +17,7 @@ type consensusMetrics struct {
 	gossip      *prometheus.CounterVec
 	equivocated prometheus.Counter
 	synced      prometheus.Counter
+	syncFailed  prometheus.Counter
 	relayed     prometheus.Counter
 }
 
@@ -32,12 +33,13 @@ func newConsensusMetrics() *consensusMetrics {
 			Name: "gossip_messages_total", Help: "Gossip messages validated, by topic and verdict."}, []string{"topic", "verdict"}),
 		equivocated: counter("consensus_equivocations_total", "Double votes seen."),
 		synced:      counter("sync_blocks_total", "Blocks stored by block sync."),
+		syncFailed:  counter("sync_failures_total", "Block-sync answers that failed (request, decode or verification); the sync is retried."),
 		relayed:     counter("consensus_votes_relayed_total", "Other caretakers' votes re-published on a retry timer."),
 	}
 }
 
 func (c *consensusMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.height, c.rounds, c.votes, c.verdicts, c.gossip, c.equivocated, c.synced, c.relayed}
+	return []prometheus.Collector{c.height, c.rounds, c.votes, c.verdicts, c.gossip, c.equivocated, c.synced, c.syncFailed, c.relayed}
 }
 
 // watchPeers adds the connected-peers gauge, read from count at each scrape.
@@ -95,6 +97,13 @@ func (m *Metrics) gossip(topic string, v p2p.Verdict) {
 func (m *Metrics) equivocation() {
 	if m != nil {
 		m.cons.equivocated.Inc()
+	}
+}
+
+// syncFailed counts a failed block-sync answer.
+func (m *Metrics) syncFailed() {
+	if m != nil {
+		m.cons.syncFailed.Inc()
 	}
 }
 
