@@ -19,6 +19,7 @@
 #   PROFILE   a file: node0 serves pprof and a 10 s CPU profile taken
 #             PROFILE_AT seconds (5) into the load is written there
 #             ("": none)
+#   BENCH_PROFILE  a file: the load generator's own CPU profile ("": none)
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -32,6 +33,7 @@ KEEP=${KEEP:-0}
 MAX_TXS=${MAX_TXS:-1000}
 PROFILE=${PROFILE:-}
 PROFILE_AT=${PROFILE_AT:-5}
+BENCH_PROFILE=${BENCH_PROFILE:-}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -83,7 +85,7 @@ if [ -n "$PROFILE" ]; then
 fi
 TIMEFORMAT="== load generator's CPU seconds: %U user, %S system"
 { time "$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
-	--size "$SIZE" --workers "$WORKERS" | tail -3; } 2>&1
+	--size "$SIZE" --workers "$WORKERS" ${BENCH_PROFILE:+--cpuprofile "$BENCH_PROFILE"} | tail -4; } 2>&1
 
 # CPU seconds (user + system) each caretaker used so far, from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
@@ -99,4 +101,6 @@ pids+=($!)
 wait_up "$fa"
 while [ "$(height "$fa")" -lt "$target" ]; do sleep 0.05; done
 end=$(date +%s.%N)
-python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'synced {sys.argv[3]} blocks in {t:.2f} s: {int(sys.argv[3])/t:.1f} blocks/s')" "$start" "$end" "$target"
+# Transactions in the synced chain: the follower's commit counter.
+txs=$(curl -fsS "http://$fa/metrics" | awk '$1 == "ipdb_txs_committed_total" {printf "%d", $2}')
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); b=int(sys.argv[3]); n=int(sys.argv[4]); print(f'synced {b} blocks ({n} txs, {n/max(b,1):.0f} per block) in {t:.2f} s from the follower\'s start: {b/t:.1f} blocks/s, {n/t:.0f} tx/s')" "$start" "$end" "$target" "$txs"

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +25,7 @@ const (
 // newBenchCmd returns `ipdb-node bench`.
 func newBenchCmd(a *app) *cobra.Command {
 	var apis []string
-	var keyPath string
+	var keyPath, profilePath string
 	cfg := benchConfig{Progress: a.stdout}
 	c := &cobra.Command{
 		Use:   "bench",
@@ -43,6 +45,13 @@ func newBenchCmd(a *app) *cobra.Command {
 			if cfg.Key, err = benchKey(keyPath); err != nil {
 				return err
 			}
+			if profilePath != "" {
+				stop, err := startCPUProfile(profilePath)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			_, err = runBench(cmd.Context(), cfg)
 			return err
 		},
@@ -55,6 +64,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&cfg.Workers, "workers", benchDefaultWorkers, "most POSTs in flight")
 	f.DurationVar(&cfg.Drain, "drain", benchDefaultDrain, "how long to wait for commits after the last POST")
 	f.StringVar(&keyPath, "key", "", "key file of the issuer (default: a fresh key)")
+	f.StringVar(&profilePath, "cpuprofile", "", "write the generator's own CPU profile (pprof) to this file")
 	return c
 }
 
@@ -84,4 +94,22 @@ func benchKey(path string) (ledger.KeyPair, error) {
 		return newKeyPair()
 	}
 	return readKeyFile(path)
+}
+
+// startCPUProfile writes a CPU profile of this process to path until the
+// returned stop is called: it tells whether the load generator, sharing
+// the machine with the nodes under test, is what limits a run.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
