@@ -75,3 +75,20 @@ func BenchmarkRequest(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "round-trips/s")
 }
+
+// BenchmarkRequestLarge measures a request answered with 8 MiB, the size
+// of a full block-sync answer, between two hosts on loopback.
+func BenchmarkRequestLarge(b *testing.B) {
+	const size = 8 << 20
+	hosts := startNet(b, 2)
+	resp := make([]byte, size)
+	hosts[0].Handle("big", 64, func(context.Context, peer.ID, []byte) ([]byte, error) {
+		return resp, nil
+	})
+	b.SetBytes(size)
+	for b.Loop() {
+		if _, err := hosts[1].Request(b.Context(), hosts[0].ID(), "big", []byte{1}, size); err != nil {
+			b.Fatalf("Request()=%v", err)
+		}
+	}
+}
