@@ -140,29 +140,38 @@ func (s *blockSync) run(ctx context.Context) {
 }
 
 // catchUp fetches blocks from the peers ahead of us until none is. The
-// next answer is requested while this one is verified and stored, so that
-// the peer reads and sends it meanwhile.
+// next answer is requested while this one is verified, and blocks are
+// verified while earlier ones are stored, across answers (syncWindow).
 func (s *blockSync) catchUp(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // before the wait: stops the fetcher
+	d, err := s.newDelivery()
+	if err != nil {
+		s.log.Info("block sync failed", logKeyErr, err)
+		return
+	}
 	answers := make(chan syncAnswer, syncAhead)
-	wg.Go(func() { s.fetchAhead(ctx, s.store.Height()+1, answers) })
+	wg.Go(func() { s.fetchAhead(ctx, d.prev.Height+1, answers) })
 	for a := range answers {
 		n := 0
 		err := a.err
 		if err == nil {
-			n, err = s.deliverEntries(ctx, a.entries)
+			n, err = d.entries(ctx, a.entries)
+		}
+		if err == nil && n == 0 {
+			break
 		}
 		if err != nil {
 			s.metrics.syncFailed()
 			s.log.Info("block sync failed", logKeyPeer, a.peer, logKeyHeight, a.from, logKeyErr, err)
-			return
+			break
 		}
-		if n == 0 {
-			return
-		}
+	}
+	if err := d.wait(ctx); err != nil {
+		s.metrics.syncFailed()
+		s.log.Info("block sync failed", logKeyErr, err)
 	}
 }
 
@@ -244,48 +253,112 @@ func decodeSyncAnswer(resp []byte) ([]syncEntry, error) {
 	return entries, nil
 }
 
-// deliver decodes an answer and delivers its entries (deliverEntries).
+// deliver decodes an answer, delivers its blocks and waits until they
+// are stored; it returns how many blocks were handed over.
 func (s *blockSync) deliver(ctx context.Context, resp []byte) (int, error) {
 	entries, err := decodeSyncAnswer(resp)
 	if err != nil {
 		return 0, err
 	}
-	return s.deliverEntries(ctx, entries)
+	d, err := s.newDelivery()
+	if err != nil {
+		return 0, err
+	}
+	n, err := d.entries(ctx, entries)
+	return n, errors.Join(err, d.wait(ctx))
 }
 
-// deliverEntries verifies an answer's entries block by block and hands
-// each block to the consensus loop as soon as it is verified, so that the
-// loop stores one block while the next is verified; it then waits for the
-// loop's answers and returns how many blocks were handed over.
-func (s *blockSync) deliverEntries(ctx context.Context, entries []syncEntry) (int, error) {
-	done := make(chan error, len(entries))
-	posted := 0
-	err := s.verifyEntries(ctx, entries, func(sb *syncedBlock) {
-		s.engine.post(syncedIn{blocks: []*syncedBlock{sb}, done: done})
-		posted++
-	})
-	for range posted {
-		select {
-		case aerr := <-done:
-			err = errors.Join(err, aerr)
-		case <-ctx.Done():
-			return 0, ctx.Err()
+// syncWindow bounds the verified blocks handed to the consensus loop and
+// not yet stored: verification runs up to that far ahead of storing, also
+// past the end of an answer, without holding many blocks' decoded
+// transactions in memory.
+const syncWindow = 4
+
+// delivery hands verified blocks to the consensus loop in chain order,
+// at most syncWindow unstored at a time. It is used by one goroutine.
+type delivery struct {
+	s       *blockSync
+	prev    *ledger.Block // the last block handed over, at first our tip
+	prevCID cid.Cid
+	done    chan error // the loop's answers, one per block
+	pending int        // blocks handed over and not answered
+	err     error      // the first failed answer
+}
+
+func (s *blockSync) newDelivery() (*delivery, error) {
+	prev, prevCID, err := s.store.LatestBlock()
+	if err != nil {
+		return nil, fmt.Errorf("read newest block: %w", err)
+	}
+	return &delivery{s: s, prev: prev, prevCID: prevCID, done: make(chan error, syncWindow)}, nil
+}
+
+// entries verifies an answer's entries after the last block handed over
+// and hands each verified block to the loop, waiting for room in the
+// window; it returns how many were handed over, and the first error of
+// the verification or of the loop's answers so far.
+func (d *delivery) entries(ctx context.Context, entries []syncEntry) (int, error) {
+	if d.s.store.Height() > d.prev.Height { // consensus stored blocks meanwhile
+		if err := d.wait(ctx); err != nil {
+			return 0, err
+		}
+		var err error
+		if d.prev, d.prevCID, err = d.s.store.LatestBlock(); err != nil {
+			return 0, fmt.Errorf("read newest block: %w", err)
 		}
 	}
-	s.metrics.synced(posted)
-	return posted, err
+	n := 0
+	err := d.s.verifyEntries(ctx, entries, d.prev, d.prevCID, func(sb *syncedBlock) error {
+		for d.pending >= syncWindow {
+			if err := d.collect(ctx); err != nil {
+				return err
+			}
+		}
+		if d.err != nil {
+			return d.err
+		}
+		d.s.engine.post(syncedIn{blocks: []*syncedBlock{sb}, done: d.done})
+		d.pending++
+		n++
+		d.prev, d.prevCID = sb.block, sb.cid
+		return nil
+	})
+	return n, errors.Join(err, d.err)
+}
+
+// collect waits for one answer of the loop.
+func (d *delivery) collect(ctx context.Context) error {
+	select {
+	case err := <-d.done:
+		d.pending--
+		if err != nil {
+			d.err = cmp.Or(d.err, err)
+		} else {
+			d.s.metrics.synced(1)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wait waits until every block handed over is answered and returns the
+// first failed answer.
+func (d *delivery) wait(ctx context.Context) error {
+	for d.pending > 0 {
+		if err := d.collect(ctx); err != nil {
+			return err
+		}
+	}
+	return d.err
 }
 
 // verifyEntries checks, for each block of an answer in turn, that it
-// extends the previous one (the first our tip), that its commit proves it
+// extends the previous one (the first prev), that its commit proves it
 // final, and that its transactions are the block's and pass the stateless
 // check; it calls emit with each block that passed, up to the first that
-// did not, and returns that one's error.
-func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, emit func(*syncedBlock)) error {
-	prev, prevCID, err := s.store.LatestBlock()
-	if err != nil {
-		return fmt.Errorf("read newest block: %w", err)
-	}
+// did not or that emit refused, and returns that error.
+func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, prev *ledger.Block, prevCID cid.Cid, emit func(*syncedBlock) error) error {
 	for _, e := range entries {
 		b, err := ledger.DecodeBlock(e.Block)
 		if err != nil {
@@ -298,7 +371,9 @@ func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, emit
 		if err != nil {
 			return err
 		}
-		emit(sb)
+		if err := emit(sb); err != nil {
+			return err
+		}
 		prev, prevCID = sb.block, sb.cid
 	}
 	return nil
