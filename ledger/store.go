@@ -70,6 +70,11 @@ func (s *Store) Commit(h uint64) (*Commit, error) { return s.impl.commit(h) }
 // block, or ErrNotFound. The caller may keep the returned slice.
 func (s *Store) Tx(id string) ([]byte, uint64, error) { return s.impl.tx(id) }
 
+// BlockTxs returns the canonical bytes of the transactions of stored block
+// b, in block order, read in one snapshot: a block-sync server reads 1,000
+// at a time.
+func (s *Store) BlockTxs(b *Block) ([][]byte, error) { return s.impl.blockTxs(b) }
+
 // TxsByAsset returns the canonical bytes of the committed transactions of an
 // asset, in commit order: its CREATE (unless op is OpTransfer) and its
 // TRANSFERs (unless op is OpCreate); op "" means both. With last, only the

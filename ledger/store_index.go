@@ -30,6 +30,30 @@ func (s *storeImpl) tx(id string) ([]byte, uint64, error) {
 	return rec.canonical, rec.height, nil
 }
 
+func (s *storeImpl) blockTxs(b *Block) ([][]byte, error) {
+	out := make([][]byte, len(b.Txs))
+	key := make([]byte, 0, 1+len(idBytes{}))
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i, c := range b.Txs {
+			if !isTxCID(c) {
+				return fmt.Errorf("block %d transaction %d: %w: %s is not a json sha3-256 CIDv1", b.Height, i, ErrInvalidCID, c)
+			}
+			key = append(append(key[:0], prefixTx), c.KeyString()[len(txCIDPrefix):]...)
+			v, err := getCopy(txn, key)
+			if err != nil {
+				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
+			}
+			rec, err := decodeTxRecord(v)
+			if err != nil {
+				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
+			}
+			out[i] = rec.canonical
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (s *storeImpl) hasTx(id string) (bool, error) {
 	tid, ok := parseHexID(id)
 	if !ok {

@@ -467,3 +467,27 @@ func TestStoreAppRows(t *testing.T) {
 		t.Fatalf("AppState()=%q, want s1", got)
 	}
 }
+
+func TestStoreBlockTxs(t *testing.T) {
+	s, chain, key := newTestChain(t)
+	txs := ledgertest.Creates(t, key, 5, 100)
+	b := chain.Commit(txs...)
+	got, err := s.BlockTxs(b)
+	if err != nil || len(got) != len(txs) {
+		t.Fatalf("BlockTxs()=%d txs, %v, want %d", len(got), err, len(txs))
+	}
+	for i, tx := range txs {
+		if !bytes.Equal(got[i], tx.Canonical()) {
+			t.Errorf("BlockTxs()[%d]=%s, want %s", i, got[i], tx.Canonical())
+		}
+	}
+	unstored := *b
+	unstored.Txs = append(slices.Clone(b.Txs), ledgertest.Creates(t, key, 1, 100)[0].CID())
+	if _, err := s.BlockTxs(&unstored); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("BlockTxs(block naming an unstored tx)=%v, want ErrNotFound", err)
+	}
+	unstored.Txs = []cid.Cid{mustCID(t, b)}
+	if _, err := s.BlockTxs(&unstored); !errors.Is(err, ledger.ErrInvalidCID) {
+		t.Errorf("BlockTxs(block naming a block CID)=%v, want ErrInvalidCID", err)
+	}
+}

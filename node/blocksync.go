@@ -103,21 +103,15 @@ func (s *blockSync) entry(h uint64) (syncEntry, error) {
 	if err != nil {
 		return syncEntry{}, fmt.Errorf("read commit %d: %w", h, err)
 	}
-	e := syncEntry{Txs: make([][]byte, len(b.Txs))}
+	var e syncEntry
 	if e.Block, err = b.Encode(); err != nil {
 		return syncEntry{}, err
 	}
 	if e.Commit, err = c.Encode(); err != nil {
 		return syncEntry{}, err
 	}
-	for i, tc := range b.Txs {
-		id, err := ledger.TxIDFromCID(tc)
-		if err != nil {
-			return syncEntry{}, err
-		}
-		if e.Txs[i], _, err = s.store.Tx(id); err != nil {
-			return syncEntry{}, fmt.Errorf("read tx %s of block %d: %w", id, h, err)
-		}
+	if e.Txs, err = s.store.BlockTxs(b); err != nil {
+		return syncEntry{}, fmt.Errorf("read transactions of block %d: %w", h, err)
 	}
 	return e, nil
 }
