@@ -135,7 +135,7 @@ func (s *blockSync) run(ctx context.Context) {
 
 // catchUp fetches blocks from the peers ahead of us until none is. The
 // next answer is requested while this one is verified, and blocks are
-// verified while earlier ones are stored, across answers (syncWindow).
+// verified while earlier ones are stored, across answers (syncWindowBytes).
 func (s *blockSync) catchUp(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -262,20 +262,23 @@ func (s *blockSync) deliver(ctx context.Context, resp []byte) (int, error) {
 	return n, errors.Join(err, d.wait(ctx))
 }
 
-// syncWindow bounds the verified blocks handed to the consensus loop and
-// not yet stored: verification runs up to that far ahead of storing, also
-// past the end of an answer, without holding many blocks' decoded
-// transactions in memory.
-const syncWindow = 4
+// syncWindowBytes bounds the transaction bytes of the verified blocks
+// handed to the consensus loop and not yet stored (at least one block is
+// handed over): verification runs up to that far ahead of storing, also
+// past the end of an answer, holding no more than one answer's worth, as
+// before when an answer was verified ahead of the store.
+const syncWindowBytes = SyncSoftBytes
 
 // delivery hands verified blocks to the consensus loop in chain order,
-// at most syncWindow unstored at a time. It is used by one goroutine.
+// at most syncWindowBytes of them unstored at a time. It is used by one
+// goroutine.
 type delivery struct {
 	s       *blockSync
 	prev    *ledger.Block // the last block handed over, at first our tip
 	prevCID cid.Cid
-	done    chan error // the loop's answers, one per block
-	pending int        // blocks handed over and not answered
+	done    chan error // the loop's answers, one per block, in order
+	pending []int      // transaction bytes of the blocks handed over and not answered
+	bytes   int        // their sum
 	err     error      // the first failed answer
 }
 
@@ -284,7 +287,7 @@ func (s *blockSync) newDelivery() (*delivery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read newest block: %w", err)
 	}
-	return &delivery{s: s, prev: prev, prevCID: prevCID, done: make(chan error, syncWindow)}, nil
+	return &delivery{s: s, prev: prev, prevCID: prevCID, done: make(chan error, MaxSyncBlocks)}, nil
 }
 
 // entries verifies an answer's entries after the last block handed over
@@ -302,8 +305,8 @@ func (d *delivery) entries(ctx context.Context, entries []syncEntry) (int, error
 		}
 	}
 	n := 0
-	err := d.s.verifyEntries(ctx, entries, d.prev, d.prevCID, func(sb *syncedBlock) error {
-		for d.pending >= syncWindow {
+	err := d.s.verifyEntries(ctx, entries, d.prev, d.prevCID, func(sb *syncedBlock, size int) error {
+		for len(d.pending) > 0 && (len(d.pending) >= MaxSyncBlocks || d.bytes+size > syncWindowBytes) {
 			if err := d.collect(ctx); err != nil {
 				return err
 			}
@@ -312,7 +315,8 @@ func (d *delivery) entries(ctx context.Context, entries []syncEntry) (int, error
 			return d.err
 		}
 		d.s.engine.post(syncedIn{blocks: []*syncedBlock{sb}, done: d.done})
-		d.pending++
+		d.pending = append(d.pending, size)
+		d.bytes += size
 		n++
 		d.prev, d.prevCID = sb.block, sb.cid
 		return nil
@@ -324,7 +328,8 @@ func (d *delivery) entries(ctx context.Context, entries []syncEntry) (int, error
 func (d *delivery) collect(ctx context.Context) error {
 	select {
 	case err := <-d.done:
-		d.pending--
+		d.bytes -= d.pending[0]
+		d.pending = d.pending[1:]
 		if err != nil {
 			d.err = cmp.Or(d.err, err)
 		} else {
@@ -339,7 +344,7 @@ func (d *delivery) collect(ctx context.Context) error {
 // wait waits until every block handed over is answered and returns the
 // first failed answer.
 func (d *delivery) wait(ctx context.Context) error {
-	for d.pending > 0 {
+	for len(d.pending) > 0 {
 		if err := d.collect(ctx); err != nil {
 			return err
 		}
@@ -351,8 +356,9 @@ func (d *delivery) wait(ctx context.Context) error {
 // extends the previous one (the first prev), that its commit proves it
 // final, and that its transactions are the block's and pass the stateless
 // check; it calls emit with each block that passed, up to the first that
-// did not or that emit refused, and returns that error.
-func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, prev *ledger.Block, prevCID cid.Cid, emit func(*syncedBlock) error) error {
+// did not or that emit refused, and returns that error. emit is given
+// the block's transaction bytes too.
+func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, prev *ledger.Block, prevCID cid.Cid, emit func(*syncedBlock, int) error) error {
 	for _, e := range entries {
 		b, err := ledger.DecodeBlock(e.Block)
 		if err != nil {
@@ -365,7 +371,11 @@ func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, prev
 		if err != nil {
 			return err
 		}
-		if err := emit(sb); err != nil {
+		size := 0
+		for _, t := range e.Txs {
+			size += len(t)
+		}
+		if err := emit(sb, size); err != nil {
 			return err
 		}
 		prev, prevCID = sb.block, sb.cid
