@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -148,6 +149,14 @@ func (s *blockSync) catchUp(ctx context.Context) {
 	}
 	answers := make(chan syncAnswer, syncAhead)
 	wg.Go(func() { s.fetchAhead(ctx, d.prev.Height+1, answers) })
+	began, from := time.Now(), d.prev.Height
+	defer func() {
+		if h := s.store.Height(); h > from {
+			n, secs := h-from, time.Since(began).Seconds()
+			s.log.Info("synced blocks", "blocks", n, logKeyHeight, h, "seconds", math.Round(secs*100)/100,
+				"blocks_per_s", math.Round(float64(n)/secs*10)/10)
+		}
+	}()
 	for a := range answers {
 		n := 0
 		err := a.err
@@ -437,7 +446,7 @@ func (e *bftEngine) applySynced(blocks []*syncedBlock) (syncErr, fatal error) {
 		stored = true
 	}
 	if tip := e.app.tip.Load().height; stored && tip >= e.height.Load() {
-		e.log.Info("caught up by block sync", logKeyHeight, tip)
+		e.log.Debug("caught up by block sync", logKeyHeight, tip)
 		return syncErr, e.afterCommit(tip)
 	}
 	return syncErr, nil
