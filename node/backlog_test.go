@@ -401,3 +401,36 @@ func TestReapBoundsBlockBytes(t *testing.T) {
 		t.Fatalf("Reap(%d) gave %d txs of %d bytes, want fewer than %d within %d bytes", n, len(got), size, n, ledger.MaxBlockTxBytes)
 	}
 }
+
+// TestBacklogClientShare: clients' submissions fill three quarters of the
+// backlog; the rest stays open to transactions gossiped by peers.
+func TestBacklogClientShare(t *testing.T) {
+	alice := newKey(t, 1)
+	var txs []*ledger.Tx
+	for i := range 5 {
+		txs = append(txs, createTx(t, alice, i, 1))
+	}
+	b := newBacklog(ledger.NewMemState(), ledger.Checker{}, 4, 1<<20, 10)
+	for _, tx := range txs[:3] {
+		if err := b.AddFromClient(verify(t, tx)); err != nil {
+			t.Fatalf("AddFromClient()=%v", err)
+		}
+	}
+	want := "node: backlog full: 3 transactions, 768 KiB from clients (the rest is kept for peers' gossip); retry later"
+	if err := b.AddFromClient(verify(t, txs[3])); !errors.Is(err, ErrBacklogFull) || err.Error() != want {
+		t.Fatalf("AddFromClient(4th)=%v, want %q", err, want)
+	}
+	if err := b.ClientFull(); err == nil || err.Error() != want {
+		t.Fatalf("ClientFull()=%v, want %q", err, want)
+	}
+	if err := b.Full(); err != nil {
+		t.Fatalf("Full() with room for peers=%v", err)
+	}
+	mustAdd(t, b, txs[3]) // from a peer
+	if err := b.Full(); !errors.Is(err, ErrBacklogFull) {
+		t.Fatalf("Full() at the limit=%v, want ErrBacklogFull", err)
+	}
+	if err := b.Add(verify(t, txs[4])); !errors.Is(err, ErrBacklogFull) {
+		t.Fatalf("Add(5th)=%v, want ErrBacklogFull", err)
+	}
+}

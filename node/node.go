@@ -441,13 +441,13 @@ func (n *Node) Submit(ctx context.Context, v *ledger.VerifiedTx, mode Mode) erro
 }
 
 // Full returns ErrBacklogFull (wrapped) when the backlog has no room for any
-// transaction: POST /api/v1/transactions asks before checking a signature.
-// It is safe for concurrent use.
-func (n *Node) Full() error { return n.backlog.Full() }
+// client's transaction: POST /api/v1/transactions asks before checking a
+// signature. It is safe for concurrent use.
+func (n *Node) Full() error { return n.backlog.ClientFull() }
 
-// admit adds v to the backlog and, with p2p, gossips it.
+// admit adds a client's v to the backlog and, with p2p, gossips it.
 func (n *Node) admit(v *ledger.VerifiedTx) error {
-	if err := n.backlog.Add(v); err != nil {
+	if err := n.backlog.AddFromClient(v); err != nil {
 		return err
 	}
 	if n.gossip != nil {
