@@ -413,7 +413,7 @@ func (s *blockSync) verifyEntry(ctx context.Context, e syncEntry, b, prev *ledge
 		return nil, invalidBlock(b.Height, "%d transactions sent for %d", len(e.Txs), len(b.Txs))
 	}
 	if sb.txs, err = verifyAll(ctx, e.Txs, b.Txs); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("block %d: %w", b.Height, err)
 	}
 	return sb, nil
 }
