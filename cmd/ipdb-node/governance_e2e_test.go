@@ -70,25 +70,29 @@ func (c govCluster) voteAll(id string, homes ...int) map[string]any {
 	return el
 }
 
+// getJSON GETs path from home i and decodes its 200 answer into v, failing
+// the test otherwise.
+func (c govCluster) getJSON(i int, path string, v any) {
+	c.t.Helper()
+	code, b := c.get(i, path)
+	if code != http.StatusOK || json.Unmarshal(b, v) != nil {
+		c.t.Fatalf("GET %s on %s: %d %s", path, c.entries[i].Home, code, b)
+	}
+}
+
 // status returns home i's status.
 func (c govCluster) status(i int) node.Status {
 	c.t.Helper()
-	code, b := c.get(i, "/api/v1/status")
 	var st node.Status
-	if code != http.StatusOK || json.Unmarshal(b, &st) != nil {
-		c.t.Fatalf("status of %s: %d %s", c.entries[i].Home, code, b)
-	}
+	c.getJSON(i, "/api/v1/status", &st)
 	return st
 }
 
 // election returns election id as home i serves it.
 func (c govCluster) election(i int, id string) governance.Election {
 	c.t.Helper()
-	code, b := c.get(i, "/api/v1/elections/"+id)
 	var el governance.Election
-	if code != http.StatusOK || json.Unmarshal(b, &el) != nil {
-		c.t.Fatalf("election %s on %s: %d %s", id, c.entries[i].Home, code, b)
-	}
+	c.getJSON(i, "/api/v1/elections/"+id, &el)
 	return el
 }
 

@@ -78,11 +78,8 @@ func (c govCluster) settle(homes ...int) {
 // account returns key's quota account as home i serves it.
 func (c govCluster) account(i int, key string) ratelimit.Account {
 	c.t.Helper()
-	code, b := c.get(i, "/api/v1/quota/"+key)
 	var a ratelimit.Account
-	if code != http.StatusOK || json.Unmarshal(b, &a) != nil {
-		c.t.Fatalf("quota of %s on %s: %d %s", key, c.entries[i].Home, code, b)
-	}
+	c.getJSON(i, "/api/v1/quota/"+key, &a)
 	return a
 }
 
