@@ -45,13 +45,8 @@ func TestSyncRefusesBadAnswers(t *testing.T) {
 				t.Fatalf("decodeSyncAnswer()=%v", err)
 			}
 			dst := openBenchChain(t, src.key, src.gen)
-			e := benchEngine(dst)
-			loopDone := make(chan struct{})
-			go benchLoop(e, loopDone)
-			defer func() {
-				e.halt()
-				<-loopDone
-			}()
+			e, stop := startSyncEngine(dst)
+			defer stop()
 			_, err = e.sync.deliver(t.Context(), mustEncode(tt.tamper(entries)))
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("deliver()=%v, want an error with %q", err, tt.wantErr)

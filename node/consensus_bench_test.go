@@ -159,9 +159,7 @@ func BenchmarkSyncBlocks(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		dst := openBenchChain(b, src.key, src.gen)
-		e := benchEngine(dst)
-		loopDone := make(chan struct{})
-		go benchLoop(e, loopDone)
+		e, stop := startSyncEngine(dst)
 		b.StartTimer()
 		start := ledgertest.ProcessCPU()
 		n, err := e.sync.deliver(b.Context(), resp)
@@ -171,13 +169,24 @@ func BenchmarkSyncBlocks(b *testing.B) {
 		stored += n
 		cpu += ledgertest.ProcessCPU() - start
 		b.StopTimer()
-		e.halt()
-		<-loopDone
+		stop()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(stored), "cpu-ms/block")
 	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "blocks/s")
 	b.ReportMetric(float64(stored*perBlock)/b.Elapsed().Seconds(), "txs/s")
+}
+
+// startSyncEngine returns an engine over c's store (benchEngine) whose
+// loop (benchLoop) applies synced blocks until stop is called.
+func startSyncEngine(c *benchChain) (e *bftEngine, stop func()) {
+	e = benchEngine(c)
+	done := make(chan struct{})
+	go benchLoop(e, done)
+	return e, func() {
+		e.halt()
+		<-done
+	}
 }
 
 // benchLoop stands for the consensus loop: it applies synced blocks until
