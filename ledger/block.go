@@ -256,10 +256,20 @@ func TxCIDFromHex(id string) (cid.Cid, error) {
 // digits) of a transaction CID, or an error wrapping ErrInvalidCID when c is
 // not a json sha3-256 CIDv1.
 func TxIDFromCID(c cid.Cid) (string, error) {
+	d, err := txCIDDigest(c)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString([]byte(d)), nil
+}
+
+// txCIDDigest returns the 32-byte digest of transaction CID c: the
+// transaction id's bytes.
+func txCIDDigest(c cid.Cid) (string, error) {
 	if !isTxCID(c) {
 		return "", fmt.Errorf("%w: %s is not a json sha3-256 CIDv1", ErrInvalidCID, c)
 	}
-	return hex.EncodeToString([]byte(c.KeyString()[len(txCIDPrefix):])), nil
+	return c.KeyString()[len(txCIDPrefix):], nil
 }
 
 func isLowerHex(s string) bool {

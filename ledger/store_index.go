@@ -35,10 +35,11 @@ func (s *storeImpl) blockTxs(b *Block) ([][]byte, error) {
 	key := make([]byte, 0, 1+len(idBytes{}))
 	err := s.db.View(func(txn *badger.Txn) error {
 		for i, c := range b.Txs {
-			if !isTxCID(c) {
-				return fmt.Errorf("block %d transaction %d: %w: %s is not a json sha3-256 CIDv1", b.Height, i, ErrInvalidCID, c)
+			d, err := txCIDDigest(c)
+			if err != nil {
+				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
 			}
-			key = append(append(key[:0], prefixTx), c.KeyString()[len(txCIDPrefix):]...)
+			key = append(append(key[:0], prefixTx), d...)
 			v, err := getCopy(txn, key)
 			if err != nil {
 				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
