@@ -240,6 +240,19 @@ func TestOwnProposalEchoDuringBuild(t *testing.T) {
 	d.RequireBroadcast(fedtest.ProposalMsg(fedtest.Proposal(1, 0, blockB, -1, ids[1])))
 }
 
+// An echo of our own precommit (signed before a crash whose WAL lost it)
+// goes to the WAL, not out again: a crash before the next retry would
+// otherwise forget it, and the new machine would precommit nil in its
+// round (FuzzStep found this; its input is kept in testdata/fuzz).
+func TestOwnVoteEchoIsMadeDurable(t *testing.T) {
+	d, ids := setup(t, 0)
+	enterRound0(t, d)
+	echo := fedtest.VoteMsg(fedtest.Precommit(1, 0, blockB, ids[0]))
+	d.Deliver(echo)
+	d.RequireWAL(echo)
+	d.RequireBroadcast()
+}
+
 // The retry timer re-broadcasts our messages of the current round and our
 // precommit of the previous one, without WAL, and schedules itself again.
 func TestRetryRebroadcasts(t *testing.T) {

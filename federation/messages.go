@@ -86,11 +86,14 @@ func (m *Machine) reportEquivocation(second Vote) {
 }
 
 // rememberOwnProposal records a proposal signed with our key that reached us
-// from outside (an echo from before a restart): we never sign another one
-// for its round.
+// from outside (an echo from before a restart whose WAL lost it): we never
+// sign another one for its round. It goes to Output.WAL too, so that a
+// crash before the next one does not forget it: a new machine replaying
+// the WAL would otherwise sign a conflicting one.
 func (m *Machine) rememberOwnProposal(p Proposal) {
 	if _, ok := m.sentProposal[p.Round]; !ok {
 		m.sentProposal[p.Round] = p
+		m.out.WAL = append(m.out.WAL, Message{Proposal: &p})
 	}
 }
 
@@ -99,5 +102,6 @@ func (m *Machine) rememberOwnVote(v Vote) {
 	key := voteKey{v.Round, v.Type}
 	if _, ok := m.sentVotes[key]; !ok {
 		m.sentVotes[key] = v
+		m.out.WAL = append(m.out.WAL, Message{Vote: &v})
 	}
 }

@@ -166,7 +166,7 @@ func (Replay) isInput()           {}
 // out in this order: WAL (durable, fsync) BEFORE Broadcast; then Timers,
 // Build, Verify; Decided; Evidence. The caller owns all slices.
 type Output struct {
-	WAL       []Message       // our own new proposal/votes: durable BEFORE Broadcast
+	WAL       []Message       // our own new proposal/votes, and echoes of ours the WAL lacked: durable BEFORE Broadcast
 	Broadcast []Message       // sign and publish (same order)
 	Timers    []Timer         // schedule; fire back as TimeoutFired (stale ones are ignored by the machine)
 	Build     *BuildRequest   // we are proposer and have no valid value: app builds a block, answers BlockBuilt
