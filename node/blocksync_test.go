@@ -10,13 +10,7 @@ import (
 // first bad one are stored, none from it on, and the error says why.
 func TestSyncRefusesBadAnswers(t *testing.T) {
 	const blocks, perBlock = 3, 3
-	src := newBenchChain(t)
-	src.commitBlocks(t, blocks, perBlock)
-	server := &blockSync{store: src.store}
-	resp, err := server.serve(t.Context(), "", mustEncode(syncRequest{From: 1, Max: MaxSyncBlocks}))
-	if err != nil {
-		t.Fatalf("serve()=%v", err)
-	}
+	src, resp := servedChain(t, blocks, perBlock)
 	tests := []struct {
 		name    string
 		tamper  func([]syncEntry) []syncEntry

@@ -147,13 +147,7 @@ func BenchmarkVerifyProposal(b *testing.B) {
 // verification of the next.
 func BenchmarkSyncBlocks(b *testing.B) {
 	const blocks, perBlock = 8, 1000
-	src := newBenchChain(b)
-	src.commitBlocks(b, blocks, perBlock)
-	server := &blockSync{store: src.store}
-	resp, err := server.serve(context.Background(), "", mustEncode(syncRequest{From: 1, Max: MaxSyncBlocks}))
-	if err != nil {
-		b.Fatalf("serve()=%v", err)
-	}
+	src, resp := servedChain(b, blocks, perBlock)
 	stored := 0
 	var cpu time.Duration
 	for b.Loop() {
@@ -175,6 +169,20 @@ func BenchmarkSyncBlocks(b *testing.B) {
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(stored), "cpu-ms/block")
 	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "blocks/s")
 	b.ReportMetric(float64(stored*perBlock)/b.Elapsed().Seconds(), "txs/s")
+}
+
+// servedChain commits blocks blocks of perBlock new CREATEs to a new
+// chain and returns it with its block-sync answer from height 1.
+func servedChain(tb testing.TB, blocks, perBlock int) (*benchChain, []byte) {
+	tb.Helper()
+	src := newBenchChain(tb)
+	src.commitBlocks(tb, blocks, perBlock)
+	server := &blockSync{store: src.store}
+	resp, err := server.serve(context.Background(), "", mustEncode(syncRequest{From: 1, Max: MaxSyncBlocks}))
+	if err != nil {
+		tb.Fatalf("serve()=%v", err)
+	}
+	return src, resp
 }
 
 // startSyncEngine returns an engine over c's store (benchEngine) whose
