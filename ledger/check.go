@@ -8,7 +8,9 @@ import (
 
 // VerifiedTx is a transaction that passed every check that needs nothing but
 // the transaction itself: schema, id, and every fulfillment's signatures over
-// its message. Only CheckStateless and Verify make one.
+// its message. Only CheckStateless and Verify make one, and VerifyCommitted,
+// which takes the signatures on trust from the caretakers that committed
+// the transaction's block.
 type VerifiedTx struct {
 	tx *Tx
 	// conds[i] is the condition input i's fulfillment fulfills.
@@ -28,27 +30,50 @@ func Verify(b []byte) (*VerifiedTx, error) {
 	return CheckStateless(tx)
 }
 
+// VerifyCommitted is Verify for a transaction of a block whose commit (the
+// precommits of more than 2/3 of the caretakers' power) the caller checks
+// before the block is executed: every check of Verify but the fulfillments'
+// Ed25519 signatures, which those caretakers checked before they voted. A
+// block with such a commit was checked by caretakers holding more than 1/3
+// of the power, so with faulty power below 1/3, as consensus assumes, it
+// holds no bad signature; skipping the checks makes a syncing node about
+// twice as fast. The fulfillments' structure and key rules are still
+// checked. It is safe for concurrent use.
+func VerifyCommitted(b []byte) (*VerifiedTx, error) {
+	tx, err := DecodeTx(b)
+	if err != nil {
+		return nil, err
+	}
+	return checkStateless(tx, false)
+}
+
 // CheckStateless verifies every input's fulfillment against the message it
 // must sign (BigchainDB Transaction.inputs_valid) and our stricter key rules:
 // a CREATE's fulfillment is signed by exactly its owners_before, and a spending
 // input's signers are all among its owners_before. It also refuses a
 // transaction that spends one output twice (DoubleSpend). It is safe for
 // concurrent use.
-func CheckStateless(tx *Tx) (*VerifiedTx, error) {
+func CheckStateless(tx *Tx) (*VerifiedTx, error) { return checkStateless(tx, true) }
+
+// checkStateless is CheckStateless; without signatures, the fulfillments'
+// structure is checked but not their signatures (VerifyCommitted).
+func checkStateless(tx *Tx, signatures bool) (*VerifiedTx, error) {
 	if !tx.IsCreateLike() {
 		if err := distinctInputs(tx); err != nil {
 			return nil, err
 		}
 	}
-	base := tx.signingBase()
+	var base []byte
+	if signatures {
+		base = tx.signingBase()
+	}
 	v := &VerifiedTx{tx: tx, conds: make([]cryptocondition.Condition, len(tx.Inputs))}
 	for i := range tx.Inputs {
 		in := &tx.Inputs[i]
 		if in.ff == nil {
 			return nil, badSignature(i)
 		}
-		msg := inputMessage(base, in.Fulfills)
-		if err := in.ff.Verify(msg[:]); err != nil {
+		if err := verifyInput(in, base, signatures); err != nil {
 			return nil, badSignature(i)
 		}
 		if !signersAllowed(in, tx.IsCreateLike()) {
@@ -57,6 +82,16 @@ func CheckStateless(tx *Tx) (*VerifiedTx, error) {
 		v.conds[i] = in.ff.Condition()
 	}
 	return v, nil
+}
+
+// verifyInput checks in's fulfillment over its message (from the signing
+// base), or only its structure without signatures.
+func verifyInput(in *Input, base []byte, signatures bool) error {
+	if !signatures {
+		return in.ff.Validate()
+	}
+	msg := inputMessage(base, in.Fulfills)
+	return in.ff.Verify(msg[:])
 }
 
 func badSignature(i int) *ValidationError {

@@ -373,3 +373,67 @@ func TestCreateAndSpendInOneBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyCommitted checks that VerifyCommitted skips the signature checks
+// and nothing else: a forged signature passes, every other fault Verify
+// finds is refused with the same error.
+func TestVerifyCommitted(t *testing.T) {
+	f := newFixture(t)
+	// forged re-signs nothing: the metadata changes under the old
+	// fulfillments, the id is recomputed.
+	forged := func(tx *Tx) []byte {
+		b := cloneBody(tx)
+		b["metadata"] = map[string]any{"forged": true}
+		return encode(b, true)
+	}
+	for _, tx := range []*Tx{f.createA, f.split} {
+		checkCommittedAgrees(t, tx.Canonical())
+		if _, err := VerifyCommitted(tx.Canonical()); err != nil {
+			t.Fatalf("VerifyCommitted(%s) = %v", tx.Operation, err)
+		}
+		b := forged(tx)
+		if _, err := Verify(b); !errors.Is(err, ErrInvalidSignature) {
+			t.Fatalf("Verify(forged %s) = %v, want InvalidSignature", tx.Operation, err)
+		}
+		v, err := VerifyCommitted(b)
+		if err != nil {
+			t.Fatalf("VerifyCommitted(forged %s) = %v, want accepted", tx.Operation, err)
+		}
+		if v.Tx().Metadata == nil {
+			t.Fatalf("VerifyCommitted(forged %s) lost the metadata", tx.Operation)
+		}
+	}
+	refused := map[string][]byte{
+		"unsigned": func() []byte {
+			b := cloneBody(f.createA)
+			b["inputs"].([]any)[0].(map[string]any)["fulfillment"] = nil
+			return encode(b, true)
+		}(),
+		"CREATE signed by a key not its owner": func() []byte {
+			u := must(BuildCreate(keys(f.alice), map[string]any{"name": "C"}, nil, To(1, f.alice.Public)))
+			u.conds[0] = cryptocondition.Ed25519(f.eve.Public)
+			return signed(t, u, f.eve).Canonical()
+		}(),
+		"unparsable fulfillment": func() []byte {
+			b := cloneBody(f.createA)
+			b["inputs"].([]any)[0].(map[string]any)["fulfillment"] = "AAAA"
+			return encode(b, true)
+		}(),
+		"spends one output twice": func() []byte {
+			s := SpendOf(f.split, 1)
+			return signed(t, must(BuildTransfer([]Spend{s, s}, f.createA.ID, nil, To(14, f.bob.Public))), f.alice).Canonical()
+		}(),
+		"wrong id": func() []byte {
+			b := cloneBody(f.createA)
+			b["metadata"] = map[string]any{"x": "y"}
+			return encode(b, false)
+		}(),
+	}
+	for name, b := range refused {
+		_, want := Verify(b)
+		_, got := VerifyCommitted(b)
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("%s: VerifyCommitted = %v, want Verify's %v", name, got, want)
+		}
+	}
+}

@@ -14,7 +14,9 @@
 //     every fulfillment over its message (spec "Signing": SHA3-256 of the
 //     canonical JSON with every fulfillment and the id null, followed for a
 //     spending input by the spent transaction id and output index), giving a
-//     *VerifiedTx. This is the expensive, parallel part.
+//     *VerifiedTx. This is the expensive, parallel part. VerifyCommitted
+//     skips the signatures of a transaction whose block's commit is checked
+//     (block sync), and nothing else.
 //  3. Check against state. Checker.Check (or Batch.Add, for the transactions
 //     of one block) reads a State: duplicate CREATEs, missing or spent
 //     inputs, asset ids, amount conservation, and that each fulfillment's

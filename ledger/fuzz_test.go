@@ -2,14 +2,17 @@ package ledger
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
 // FuzzDecodeTx feeds the transaction decoder and the stateless check
 // arbitrary bytes, seeded with the driver corpus: they must never panic, and
-// whatever decodes must re-encode to bytes that decode to the same id.
+// whatever decodes must re-encode to bytes that decode to the same id, and
+// VerifyCommitted must differ from Verify only on signatures.
 func FuzzDecodeTx(f *testing.F) {
 	for _, dir := range []string{"testdata/tx/valid", "testdata/tx/invalid"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -38,6 +41,25 @@ func FuzzDecodeTx(f *testing.F) {
 		if got, want := tx.signingBase(), signingBase(tx.body); !bytes.Equal(got, want) {
 			t.Fatalf("spliced signing base %s, want %s", got, want)
 		}
-		_, _ = CheckStateless(tx)
+		checkCommittedAgrees(t, b)
 	})
+}
+
+// checkCommittedAgrees fails t unless VerifyCommitted accepts whatever
+// Verify accepts, as the same transaction, and refuses only what Verify
+// refuses.
+func checkCommittedAgrees(t *testing.T, b []byte) {
+	t.Helper()
+	v, err := Verify(b)
+	c, cerr := VerifyCommitted(b)
+	switch {
+	case err == nil && cerr != nil:
+		t.Fatalf("Verify accepts, VerifyCommitted refuses: %v", cerr)
+	case cerr != nil:
+		return
+	case err == nil && (!bytes.Equal(c.Tx().Canonical(), v.Tx().Canonical()) || !slices.Equal(c.conds, v.conds)):
+		t.Fatalf("VerifyCommitted gives %s %v, Verify %s %v", c.Tx().Canonical(), c.conds, v.Tx().Canonical(), v.conds)
+	case err != nil && !errors.Is(err, ErrInvalidSignature):
+		t.Fatalf("VerifyCommitted accepts what Verify refuses for another reason than a signature: %v", err)
+	}
 }
