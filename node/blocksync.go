@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -67,6 +68,20 @@ type blockSync struct {
 	// ask is how many blocks a request asks for; 0 means MaxSyncBlocks
 	// (tests ask for fewer, to sync over many answers).
 	ask uint32
+	// checkTx checks a synced transaction's bytes (syncCheck); nil is
+	// ledger.VerifyCommitted.
+	checkTx txCheck
+}
+
+// syncCheck returns the check of synced transactions: ledger.Verify when
+// signatures are checked again, otherwise ledger.VerifyCommitted, which
+// takes them on the trust of the block's commit. That is sound because
+// applySynced verifies the commit before a block is executed or stored.
+func syncCheck(verifySignatures bool) txCheck {
+	if verifySignatures {
+		return ledger.Verify
+	}
+	return ledger.VerifyCommitted
 }
 
 // serve answers a block-sync request from the store.
@@ -393,7 +408,7 @@ func (s *blockSync) verifyEntries(ctx context.Context, entries []syncEntry, prev
 }
 
 // verifyEntry checks one synced block b (decoded from e) as the child of
-// prev, and its transactions' signatures. What needs the caretaker set or
+// prev, and its transactions (s.checkTx). What needs the caretaker set or
 // the parameters of b's height (its header's caretakers hash, its commit)
 // is checked by applySynced, once the blocks before it are stored: an
 // election in one of them may change the set that signs b.
@@ -412,7 +427,11 @@ func (s *blockSync) verifyEntry(ctx context.Context, e syncEntry, b, prev *ledge
 	if len(e.Txs) != len(b.Txs) {
 		return nil, invalidBlock(b.Height, "%d transactions sent for %d", len(e.Txs), len(b.Txs))
 	}
-	if sb.txs, err = verifyAll(ctx, e.Txs, b.Txs); err != nil {
+	check := s.checkTx
+	if check == nil {
+		check = ledger.VerifyCommitted
+	}
+	if sb.txs, err = verifyAllWith(ctx, check, e.Txs, b.Txs, runtime.GOMAXPROCS(0)); err != nil {
 		return nil, fmt.Errorf("block %d: %w", b.Height, err)
 	}
 	return sb, nil

@@ -1,8 +1,13 @@
 package node
 
 import (
+	"crypto/sha3"
+	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ipdb/ipdb-node/ledger"
 )
 
 // TestSyncRefusesBadAnswers delivers a block-sync answer of three blocks,
@@ -50,4 +55,56 @@ func TestSyncRefusesBadAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncSignaturesOnTrust syncs a block whose commit is good but which
+// holds a transaction whose signature is not (honest caretakers never
+// commit one): taken on the commit's trust, the default, the block is
+// stored; with consensus.sync_verify_signatures it is refused.
+func TestSyncSignaturesOnTrust(t *testing.T) {
+	src := newBenchChain(t)
+	forged := forgeSignature(t, createTx(t, newKey(t, 1), 0, 1))
+	if _, err := ledger.Verify(forged); !errors.Is(err, ledger.ErrInvalidSignature) {
+		t.Fatalf("Verify(forged)=%v, want InvalidSignature", err)
+	}
+	v, err := ledger.VerifyCommitted(forged)
+	if err != nil {
+		t.Fatalf("VerifyCommitted(forged)=%v", err)
+	}
+	b, checked := src.nextBlockOf(t, []*ledger.VerifiedTx{v})
+	src.commit(t, b, checked)
+	resp, err := (&blockSync{store: src.store}).serve(t.Context(), "", mustEncode(syncRequest{From: 1, Max: MaxSyncBlocks}))
+	if err != nil {
+		t.Fatalf("serve()=%v", err)
+	}
+	for _, verifySignatures := range []bool{false, true} {
+		dst := openBenchChain(t, src.key, src.gen)
+		e, stop := startSyncEngine(dst)
+		e.sync.checkTx = syncCheck(verifySignatures)
+		_, err := e.sync.deliver(t.Context(), resp)
+		stop()
+		if verifySignatures && (err == nil || !errors.Is(err, ledger.ErrInvalidSignature) || dst.store.Height() != 0) {
+			t.Errorf("signatures checked: deliver()=%v, height %d; want InvalidSignature, height 0", err, dst.store.Height())
+		}
+		if !verifySignatures && (err != nil || dst.store.Height() != 1) {
+			t.Errorf("signatures on trust: deliver()=%v, height %d; want the block stored", err, dst.store.Height())
+		}
+	}
+}
+
+// forgeSignature returns tx's canonical bytes with other metadata under the
+// same fulfillments, and the id of the new body: every check passes but the
+// signature's.
+func forgeSignature(t *testing.T, tx *ledger.Tx) []byte {
+	t.Helper()
+	v, err := ledger.DecodeJSON(tx.Canonical())
+	if err != nil {
+		t.Fatalf("DecodeJSON()=%v", err)
+	}
+	body := v.(map[string]any)
+	body["metadata"] = map[string]any{"forged": true}
+	body["id"] = nil
+	sum := sha3.Sum256(ledger.AppendCanonical(nil, body))
+	body["id"] = hex.EncodeToString(sum[:])
+	return ledger.AppendCanonical(nil, body)
 }

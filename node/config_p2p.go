@@ -93,6 +93,12 @@ type ConsensusConfig struct {
 	// RetryInterval is how often a node re-requests missing blocks and
 	// re-sends its latest votes while nothing arrives.
 	RetryInterval Duration `toml:"retry_interval"`
+	// SyncVerifySignatures makes block sync check every transaction's
+	// signatures again. By default a synced block's transactions are
+	// taken on the trust of its commit (ledger.VerifyCommitted): the
+	// caretakers that signed it checked them, and sync is about twice as
+	// fast.
+	SyncVerifySignatures bool `toml:"sync_verify_signatures"`
 }
 
 // validate checks the p2p table, one error per problem, naming the key.

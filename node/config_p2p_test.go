@@ -40,7 +40,7 @@ func genConsensus(t *rapid.T) ConsensusConfig {
 
 func TestDefaultP2PConsensus(t *testing.T) {
 	c := DefaultConfig()
-	want := ConsensusConfig{Dur(time.Second), Dur(500 * time.Millisecond), Dur(500 * time.Millisecond), Dur(250 * time.Millisecond), Dur(time.Second)}
+	want := ConsensusConfig{Dur(time.Second), Dur(500 * time.Millisecond), Dur(500 * time.Millisecond), Dur(250 * time.Millisecond), Dur(time.Second), false}
 	if c.Consensus != want {
 		t.Fatalf("DefaultConfig().Consensus=%+v, want %+v", c.Consensus, want)
 	}
@@ -96,21 +96,22 @@ func TestValidateAcceptsP2PBounds(t *testing.T) {
 	c := DefaultConfig()
 	c.Role = RoleFollower
 	c.P2P = P2PConfig{Listen: []string{testListen, testQUIC, "/ip6/::1/tcp/0"}, Peers: []string{testPeer, testPeer2}, MaxPeers: maxMaxPeers}
-	c.Consensus = ConsensusConfig{Dur(minConsensusTimeout), Dur(maxConsensusTimeout), Dur(minConsensusTimeout), Duration{}, Dur(maxConsensusTimeout)}
+	c.Consensus = ConsensusConfig{Dur(minConsensusTimeout), Dur(maxConsensusTimeout), Dur(minConsensusTimeout), Duration{}, Dur(maxConsensusTimeout), true}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate()=%v, want nil", err)
 	}
 }
 
 func TestParseConfigP2P(t *testing.T) {
-	doc := fmt.Sprintf("role = \"follower\"\n[p2p]\nlisten = [%q, %q]\npeers = [%q]\n[consensus]\ntimeout_propose = \"3s\"\n",
+	doc := fmt.Sprintf("role = \"follower\"\n[p2p]\nlisten = [%q, %q]\npeers = [%q]\n[consensus]\ntimeout_propose = \"3s\"\nsync_verify_signatures = true\n",
 		testListen, testQUIC, testPeer)
 	got, err := ParseConfig([]byte(doc))
 	if err != nil {
 		t.Fatalf("ParseConfig()=%v", err)
 	}
-	if got.Role != RoleFollower || len(got.P2P.Listen) != 2 || got.P2P.Peers[0] != testPeer || got.Consensus.TimeoutPropose != Dur(3*time.Second) {
-		t.Fatalf("ParseConfig()=%+v, want the follower, two listen addrs, the peer and a 3s propose timeout", got)
+	if got.Role != RoleFollower || len(got.P2P.Listen) != 2 || got.P2P.Peers[0] != testPeer || got.Consensus.TimeoutPropose != Dur(3*time.Second) ||
+		!got.Consensus.SyncVerifySignatures {
+		t.Fatalf("ParseConfig()=%+v, want the follower, two listen addrs, the peer, a 3s propose timeout and signatures checked in sync", got)
 	}
 	for _, tt := range []struct{ doc, want string }{
 		{"[consensus]\ntimeout_prevote = 1\n", `consensus.timeout_prevote: want a duration string`},

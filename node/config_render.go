@@ -71,6 +71,12 @@ timeout_delta = {{str .C.Consensus.TimeoutDelta}}
 # How often a node re-requests missing blocks and re-sends its latest votes
 # while nothing arrives. {{.P.MinTimeout}} to {{.P.MaxTimeout}}. Default {{str .D.Consensus.RetryInterval}}.
 retry_interval = {{str .C.Consensus.RetryInterval}}
+# Whether block sync checks every synced transaction's signatures again. When
+# false, a synced block's signatures are taken on the trust of its commit (more
+# than 2/3 of the caretakers' power signed it, after checking them), as
+# consensus already assumes; sync is then about twice as fast. Everything else
+# (ids, schema, key rules, spends, state hash) is checked either way. Default {{.D.Consensus.SyncVerifySignatures}}.
+sync_verify_signatures = {{.C.Consensus.SyncVerifySignatures}}
 
 [block]
 # Most transactions in one block; a block is cut as soon as this many are

@@ -52,13 +52,23 @@ func openBenchChain(tb testing.TB, key ledger.KeyPair, g *genesis.Doc) *benchCha
 // nextBlock returns the block after the tip holding txs, checked.
 func (c *benchChain) nextBlock(tb testing.TB, txs []*ledger.Tx) (*ledger.Block, []*ledger.CheckedTx) {
 	tb.Helper()
-	batch := ledger.NewBatch(c.store, ledger.Checker{})
-	ids := make([]cid.Cid, len(txs))
+	vtxs := make([]*ledger.VerifiedTx, len(txs))
 	for i, tx := range txs {
-		if _, err := batch.Add(verify(tb, tx)); err != nil {
+		vtxs[i] = verify(tb, tx)
+	}
+	return c.nextBlockOf(tb, vtxs)
+}
+
+// nextBlockOf is nextBlock of transactions verified by the caller.
+func (c *benchChain) nextBlockOf(tb testing.TB, vtxs []*ledger.VerifiedTx) (*ledger.Block, []*ledger.CheckedTx) {
+	tb.Helper()
+	batch := ledger.NewBatch(c.store, ledger.Checker{})
+	ids := make([]cid.Cid, len(vtxs))
+	for i, v := range vtxs {
+		if _, err := batch.Add(v); err != nil {
 			tb.Fatalf("Batch.Add()=%v", err)
 		}
-		ids[i] = tx.CID()
+		ids[i] = v.Tx().CID()
 	}
 	prev, prevCID, err := c.store.LatestBlock()
 	if err != nil {
@@ -86,10 +96,16 @@ func (c *benchChain) commitBlocks(tb testing.TB, n, perBlock int) {
 			txs[i] = createTx(tb, owner, base+i, 1)
 		}
 		b, checked := c.nextBlock(tb, txs)
-		bc := blockCIDOf(tb, b)
-		if err := c.store.CommitBlock(b, signCommit(c.key, c.gen.ChainID, b.Height, 0, bc), checked); err != nil {
-			tb.Fatalf("CommitBlock()=%v", err)
-		}
+		c.commit(tb, b, checked)
+	}
+}
+
+// commit commits block b (made by nextBlock) with a commit of c's caretaker.
+func (c *benchChain) commit(tb testing.TB, b *ledger.Block, checked []*ledger.CheckedTx) {
+	tb.Helper()
+	bc := blockCIDOf(tb, b)
+	if err := c.store.CommitBlock(b, signCommit(c.key, c.gen.ChainID, b.Height, 0, bc), checked); err != nil {
+		tb.Fatalf("CommitBlock()=%v", err)
 	}
 }
 
@@ -148,27 +164,36 @@ func BenchmarkVerifyProposal(b *testing.B) {
 func BenchmarkSyncBlocks(b *testing.B) {
 	const blocks, perBlock = 8, 1000
 	src, resp := servedChain(b, blocks, perBlock)
-	stored := 0
-	var cpu time.Duration
-	for b.Loop() {
-		b.StopTimer()
-		dst := openBenchChain(b, src.key, src.gen)
-		e, stop := startSyncEngine(dst)
-		b.StartTimer()
-		start := ledgertest.ProcessCPU()
-		n, err := e.sync.deliver(b.Context(), resp)
-		if err != nil || dst.store.Height() != blocks {
-			b.Fatalf("deliver()=%d, %v; height %d, want %d", n, err, dst.store.Height(), blocks)
+	for _, verifySignatures := range []bool{false, true} {
+		name := "signatures_on_trust"
+		if verifySignatures {
+			name = "signatures_checked"
 		}
-		stored += n
-		cpu += ledgertest.ProcessCPU() - start
-		b.StopTimer()
-		stop()
-		b.StartTimer()
+		b.Run(name, func(b *testing.B) {
+			stored := 0
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				dst := openBenchChain(b, src.key, src.gen)
+				e, stop := startSyncEngine(dst)
+				e.sync.checkTx = syncCheck(verifySignatures)
+				b.StartTimer()
+				start := ledgertest.ProcessCPU()
+				n, err := e.sync.deliver(b.Context(), resp)
+				if err != nil || dst.store.Height() != blocks {
+					b.Fatalf("deliver()=%d, %v; height %d, want %d", n, err, dst.store.Height(), blocks)
+				}
+				stored += n
+				cpu += ledgertest.ProcessCPU() - start
+				b.StopTimer()
+				stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(stored), "cpu-ms/block")
+			b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "blocks/s")
+			b.ReportMetric(float64(stored*perBlock)/b.Elapsed().Seconds(), "txs/s")
+		})
 	}
-	b.ReportMetric(float64(cpu.Milliseconds())/float64(stored), "cpu-ms/block")
-	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "blocks/s")
-	b.ReportMetric(float64(stored*perBlock)/b.Elapsed().Seconds(), "txs/s")
 }
 
 // servedChain commits blocks blocks of perBlock new CREATEs to a new

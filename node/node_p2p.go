@@ -61,7 +61,7 @@ func (n *Node) startP2P(o *Options) error {
 	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log}
 	ver := &verifier{store: n.store, backlog: n.backlog, gov: n.gov, fetch: fetch}
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,
-		log: n.log.With("component", "sync"), metrics: n.metrics}
+		log: n.log.With("component", "sync"), metrics: n.metrics, checkTx: syncCheck(o.Config.Consensus.SyncVerifySignatures)}
 	host.Handle(reqTxs, MaxFetchRequestBytes, fetch.serve)
 	host.Handle(reqBlocks, MaxSyncRequestBytes, bs.serve)
 	if !n.usesFederation(o) {

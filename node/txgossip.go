@@ -170,7 +170,7 @@ func (g *txGossip) admit(ctx context.Context, data []byte) error {
 			return err
 		}
 	}
-	vtxs, err := verifyAllWith(ctx, raws, nil, gossipVerifiers)
+	vtxs, err := verifyAllWith(ctx, ledger.Verify, raws, nil, gossipVerifiers)
 	if err != nil {
 		return err
 	}

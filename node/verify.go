@@ -191,18 +191,23 @@ func (v *verifier) execute(prev, b *ledger.Block, vtxs []*ledger.VerifiedTx) ([]
 // nil). Errors wrap ErrInvalidProposal or are the ledger's
 // (*ledger.ValidationError, *ledger.JSONError).
 func verifyAll(ctx context.Context, raws [][]byte, want []cid.Cid) ([]*ledger.VerifiedTx, error) {
-	return verifyAllWith(ctx, raws, want, runtime.GOMAXPROCS(0))
+	return verifyAllWith(ctx, ledger.Verify, raws, want, runtime.GOMAXPROCS(0))
 }
 
-// verifyAllWith is verifyAll on at most workers goroutines.
-func verifyAllWith(ctx context.Context, raws [][]byte, want []cid.Cid, workers int) ([]*ledger.VerifiedTx, error) {
+// txCheck turns a transaction's bytes into a *ledger.VerifiedTx:
+// ledger.Verify, or ledger.VerifyCommitted for the transactions of a block
+// whose commit is verified before it is executed.
+type txCheck func([]byte) (*ledger.VerifiedTx, error)
+
+// verifyAllWith is verifyAll with check, on at most workers goroutines.
+func verifyAllWith(ctx context.Context, check txCheck, raws [][]byte, want []cid.Cid, workers int) ([]*ledger.VerifiedTx, error) {
 	out := make([]*ledger.VerifiedTx, len(raws))
 	var next atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
 	for range min(workers, len(raws)) {
 		g.Go(func() error {
 			for i := int(next.Add(1) - 1); i < len(raws) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				vt, err := verifyOne(raws[i], i, want)
+				vt, err := verifyOne(check, raws[i], i, want)
 				if err != nil {
 					return err
 				}
@@ -215,8 +220,8 @@ func verifyAllWith(ctx context.Context, raws [][]byte, want []cid.Cid, workers i
 }
 
 // verifyOne verifies raw transaction i of a block or batch.
-func verifyOne(raw []byte, i int, want []cid.Cid) (*ledger.VerifiedTx, error) {
-	vt, err := ledger.Verify(raw)
+func verifyOne(check txCheck, raw []byte, i int, want []cid.Cid) (*ledger.VerifiedTx, error) {
+	vt, err := check(raw)
 	if err != nil {
 		return nil, fmt.Errorf("tx %d: %w", i, err)
 	}
