@@ -223,9 +223,12 @@ func TestFollowerSyncsOverManyAnswers(t *testing.T) {
 	c.waitCommitted(ctx, last.ID, 1)
 	c.waitHeight(ctx, h, 1)
 	c.sameChain(h, 0, 1)
+	// The newest block may reach the follower as an observer of the
+	// caretaker's re-sent votes instead of by sync; every one before it
+	// can come only by sync, over at least three answers of two.
 	m := c.nodes[1].metrics.cons
-	if got := testutil.ToFloat64(m.synced); got < float64(h) {
-		t.Fatalf("follower synced %v blocks, want %d", got, h)
+	if got := testutil.ToFloat64(m.synced); got < float64(h-1) {
+		t.Fatalf("follower synced %v blocks, want at least %d", got, h-1)
 	}
 	if got := testutil.ToFloat64(m.syncFailed); got != 0 {
 		t.Fatalf("follower had %v failed sync answers, want none", got)
