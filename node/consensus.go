@@ -49,7 +49,7 @@ type bftEngine struct {
 	// Loop-owned.
 	m        *federation.Machine
 	started  bool                                 // StartHeight(height) was stepped
-	gateOpen bool                                 // the block interval since the last commit has passed
+	gateOpen bool                                 // the block interval has passed (gateWait)
 	cands    map[federation.BlockID]*candidate    // proposed blocks of this height
 	sigs     map[voteKey]voteSig                  // vote signatures of this height (the first vote of each slot)
 	conflict map[voteKey]voteSig                  // a second, different vote of a slot: evidence

@@ -120,6 +120,35 @@ func TestBFTEngineDecidesAloneAndWaitsTheInterval(t *testing.T) {
 	})
 }
 
+// TestBFTEngineGateCountsTheOldestTransaction checks the gate's wait after
+// a commit, in virtual time: the whole block interval with nothing
+// pending, less what the oldest pending transaction has waited (under load
+// it waited during the height's rounds, and the next block follows at
+// once).
+func TestBFTEngineGateCountsTheOldestTransaction(t *testing.T) {
+	g := genesis.Dev("bft-gate", newKey(t, 9), time.Unix(1_700_000_000, 0))
+	g.Params.BlockIntervalMS = 500
+	interval := time.Duration(g.Params.BlockIntervalMS) * time.Millisecond
+	runSoloBFT(t, g, nil, func(t *testing.T, r *soloRun) {
+		r.add(t, 0)
+		waitStore(t, r.st, 1)
+		if w := r.e.gateWait(2); w != interval {
+			t.Fatalf("gateWait with nothing pending = %v, want the interval %v", w, interval)
+		}
+		r.add(t, 1)
+		time.Sleep(300 * time.Millisecond) // virtual time
+		r.add(t, 2)
+		if w := r.e.gateWait(2); w != interval-300*time.Millisecond {
+			t.Fatalf("gateWait with the oldest pending for 300ms = %v, want %v", w, interval-300*time.Millisecond)
+		}
+		time.Sleep(interval) // virtual time: block 2 is cut
+		waitStore(t, r.st, 2)
+		if w := r.e.gateWait(3); w != interval {
+			t.Fatalf("gateWait after block 2 took both = %v, want %v", w, interval)
+		}
+	})
+}
+
 // TestBFTEngineFullBlockSkipsTheInterval checks that a full block's worth
 // of pending transactions starts the next height at once instead of
 // waiting out the block interval.
