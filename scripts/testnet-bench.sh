@@ -95,6 +95,10 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/pro
 used=()
 for p in "${pids[@]}"; do used+=("$(cpu "$p")"); done
 echo "== caretakers' CPU seconds so far: ${used[*]}"
+# Heights decided after round 0 (a timeout or a late proposal), from
+# node0's decision-round histogram.
+curl -fsS "${apis[0]}/metrics" | awk '$1 ~ /^ipdb_consensus_decision_round_(bucket\{le="0"\}|count)$/ {v[$1 ~ /count/] = $2}
+	END {printf "== heights decided: %d, after round 0: %d\n", v[1], v[1] - v[0]}' || true
 target=$(height "${apis[0]#http://}")
 fa=$(api "$NODES")
 echo "== sync: a new follower catches up to height $target"
