@@ -68,8 +68,7 @@ type blockSync struct {
 	// ask is how many blocks a request asks for; 0 means MaxSyncBlocks
 	// (tests ask for fewer, to sync over many answers).
 	ask uint32
-	// checkTx checks a synced transaction's bytes (syncCheck); nil is
-	// ledger.VerifyCommitted.
+	// checkTx checks a synced transaction's bytes (syncCheck).
 	checkTx txCheck
 }
 
@@ -427,11 +426,7 @@ func (s *blockSync) verifyEntry(ctx context.Context, e syncEntry, b, prev *ledge
 	if len(e.Txs) != len(b.Txs) {
 		return nil, invalidBlock(b.Height, "%d transactions sent for %d", len(e.Txs), len(b.Txs))
 	}
-	check := s.checkTx
-	if check == nil {
-		check = ledger.VerifyCommitted
-	}
-	if sb.txs, err = verifyAllWith(ctx, check, e.Txs, b.Txs, runtime.GOMAXPROCS(0)); err != nil {
+	if sb.txs, err = verifyAllWith(ctx, s.checkTx, e.Txs, b.Txs, runtime.GOMAXPROCS(0)); err != nil {
 		return nil, fmt.Errorf("block %d: %w", b.Height, err)
 	}
 	return sb, nil

@@ -74,7 +74,7 @@ retry_interval = {{str .C.Consensus.RetryInterval}}
 # Whether block sync checks every synced transaction's signatures again. When
 # false, a synced block's signatures are taken on the trust of its commit (more
 # than 2/3 of the caretakers' power signed it, after checking them), as
-# consensus already assumes; sync is then about twice as fast. Everything else
+# consensus already assumes; sync then takes about half the CPU. Everything else
 # (ids, schema, key rules, spends, state hash) is checked either way. Default {{.D.Consensus.SyncVerifySignatures}}.
 sync_verify_signatures = {{.C.Consensus.SyncVerifySignatures}}
 

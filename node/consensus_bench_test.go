@@ -249,7 +249,7 @@ func benchEngine(c *benchChain) *bftEngine {
 	}
 	v := &verifier{store: c.store, backlog: bl, gov: c.gov}
 	e := &bftEngine{app: app, gov: c.gov, verifier: v, log: log, inbox: make(chan any, engineInbox), stop: make(chan struct{})}
-	e.sync = &blockSync{store: c.store, verifier: v, engine: e, log: log}
+	e.sync = &blockSync{store: c.store, verifier: v, engine: e, log: log, checkTx: syncCheck(false)}
 	e.height.Store(math.MaxUint64)
 	return e
 }
