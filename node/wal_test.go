@@ -192,8 +192,9 @@ func TestSignerRestoresFromWAL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restore()=%v", err)
 	}
-	if len(msgs) != 2 || msgs[0].height() != 2 || msgs[1].vote.Type != votePrecommit {
-		t.Fatalf("restore() gave %d messages, want the 2 of height 2", len(msgs))
+	// Height 1's record stays in the file until walStaleRecords are stale.
+	if len(msgs) != 3 || msgs[1].height() != 2 || msgs[2].vote.Type != votePrecommit {
+		t.Fatalf("restore() gave %d messages, want height 1's and the 2 of height 2", len(msgs))
 	}
 	if _, err := s2.signVote(&signedVote{Type: votePrecommit, Height: 2, Round: 0, Block: c2, Validator: key.Public}); !errors.Is(err, ErrSignConflict) {
 		t.Fatalf("signVote(conflict after restart)=%v, want ErrSignConflict", err)
@@ -201,5 +202,44 @@ func TestSignerRestoresFromWAL(t *testing.T) {
 	other := newSigner(newKey(t, 4), testChain, w2)
 	if _, err := other.restore(recs); !errors.Is(err, ErrWALCorrupt) {
 		t.Fatalf("restore(another key's wal)=%v, want ErrWALCorrupt", err)
+	}
+}
+
+// TestSignerPrunesTheWALInBatches signs a prevote a height and prunes
+// after each: the file keeps the records of decided heights until
+// walStaleRecords of them have gathered, then holds none.
+func TestSignerPrunesTheWALInBatches(t *testing.T) {
+	key := newKey(t, 3)
+	path := filepath.Join(t.TempDir(), walFileName)
+	w, _ := openTestWAL(t, path)
+	s := newSigner(key, testChain, w)
+	c := blockCIDOf(t, testBlock(t, 1))
+	records := func() int {
+		t.Helper()
+		w, recs := openTestWAL(t, path)
+		w.Close()
+		return len(recs)
+	}
+	for h := uint64(1); h <= walStaleRecords; h++ {
+		if _, err := s.signVote(&signedVote{Type: votePrevote, Height: h, Block: c, Validator: key.Public}); err != nil {
+			t.Fatalf("signVote(%d)=%v", h, err)
+		}
+		if err := s.prune(h); err != nil {
+			t.Fatalf("prune(%d)=%v", h, err)
+		}
+		if h == walStaleRecords-1 {
+			if n := records(); n != walStaleRecords-1 {
+				t.Fatalf("WAL after %d pruned heights holds %d records, want them all", h, n)
+			}
+		}
+	}
+	if n := records(); n != 0 {
+		t.Fatalf("WAL after %d pruned heights holds %d records, want none", walStaleRecords, n)
+	}
+	if _, err := s.signVote(&signedVote{Type: votePrevote, Height: walStaleRecords + 1, Block: c, Validator: key.Public}); err != nil {
+		t.Fatalf("signVote after the rewrite=%v", err)
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("WAL holds %d records after one more vote, want 1", n)
 	}
 }
