@@ -99,6 +99,13 @@ echo "== caretakers' CPU seconds so far: ${used[*]}"
 # node0's decision-round histogram.
 curl -fsS "${apis[0]}/metrics" | awk '$1 ~ /^ipdb_consensus_decision_round_(bucket\{le="0"\}|count)$/ {v[$1 ~ /count/] = $2}
 	END {printf "== heights decided: %d, after round 0: %d\n", v[1], v[1] - v[0]}' || true
+# Blocks the caretakers stored by block sync instead of deciding them.
+synced=0
+for a in "${apis[@]}"; do
+	n=$(curl -fsS "$a/metrics" | awk '$1 == "ipdb_sync_blocks_total" {printf "%d", $2}')
+	synced=$((synced + ${n:-0}))
+done
+echo "== blocks the caretakers synced instead of deciding: $synced"
 target=$(height "${apis[0]#http://}")
 fa=$(api "$NODES")
 echo "== sync: a new follower catches up to height $target"
