@@ -19,6 +19,7 @@ const (
 	firedPrevoteTimer   uint8 = 1 << iota // line 34
 	firedPolka                            // line 36
 	firedPrecommitTimer                   // line 47
+	firedProposeWait                      // line 57 put off once (onTimeoutPropose)
 )
 
 // maxRuleRounds bounds the rule loop of one Step; each iteration changes the

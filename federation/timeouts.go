@@ -31,12 +31,22 @@ func (m *Machine) onTimeout(in TimeoutFired) error {
 	return nil
 }
 
-// onTimeoutPropose: if step = propose, prevote nil (lines 57-60).
+// onTimeoutPropose: if step = propose, prevote nil (lines 57-60). When the
+// round's proposal has arrived but its verdict is pending, the timeout is
+// put off once by another timeoutPropose (design.md, departure 2): the
+// proposer did its part, and the time is our own checking.
 func (m *Machine) onTimeoutPropose() {
-	if m.step == StepPropose {
-		m.trace("timeout propose")
-		m.enterPrevote("")
+	if m.step != StepPropose {
+		return
 	}
+	if p, ok := m.log.proposal(m.round); ok && m.verdicts[p.BlockID] == verdictPending && m.once(firedProposeWait) {
+		m.fire(firedProposeWait)
+		m.trace("timeout propose while checking the proposal: wait once more")
+		m.scheduleTimeout(StepPropose, m.cfg.TimeoutPropose)
+		return
+	}
+	m.trace("timeout propose")
+	m.enterPrevote("")
 }
 
 // onTimeoutPrevote: if step = prevote, precommit nil (lines 61-64).
