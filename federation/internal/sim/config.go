@@ -37,6 +37,10 @@ const (
 	maxDowntime          = 2 * time.Second        // longest time a crashed node stays down
 	defaultCatchUpDelay  = 100 * time.Millisecond // upper bound of a block-sync fetch
 	statusInterval       = time.Second            // how often a node polls its peers' heights
+	// slowVerifyOneIn: one Verify answer in this many takes up to 2.5
+	// times the propose timeout, so that checking a proposal outlasts
+	// timeoutPropose once or twice (design.md, departure 2).
+	slowVerifyOneIn = 8
 )
 
 // Config describes one simulated scenario. Zero durations take the defaults

@@ -155,7 +155,11 @@ func (s *Sim) answerApp(n *node, out federation.Output) {
 			input: federation.BlockBuilt{Height: b.Height, Round: b.Round, BlockID: s.buildBlock(n, b.Height, b.Round)}})
 	}
 	for _, v := range out.Verify {
-		s.schedule(s.randDelay(defaultAppDelay), &event{kind: evInput, node: n.idx, inc: n.inc,
+		delay := s.randDelay(defaultAppDelay)
+		if s.rng.IntN(slowVerifyOneIn) == 0 {
+			delay = s.randDelay(s.cfg.Machine.TimeoutPropose * 5 / 2)
+		}
+		s.schedule(delay, &event{kind: evInput, node: n.idx, inc: n.inc,
 			input: federation.BlockVerdict{Height: v.Height, BlockID: v.BlockID, Valid: s.checkBlock(n, v.Height, v.BlockID)}})
 	}
 }
