@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/ipdb/ipdb-node/ledger"
 )
 
 func openTestWAL(t *testing.T, path string) (*wal, [][]byte) {
@@ -126,11 +128,17 @@ func TestWALRewriteIsAtomic(t *testing.T) {
 	}
 }
 
-func TestSignerRefusesConflicts(t *testing.T) {
-	key := newKey(t, 3)
-	path := filepath.Join(t.TempDir(), walFileName)
+// testSigner returns a signer of key 3 over a new WAL at path.
+func testSigner(t *testing.T) (s *signer, key ledger.KeyPair, path string) {
+	t.Helper()
+	key = newKey(t, 3)
+	path = filepath.Join(t.TempDir(), walFileName)
 	w, _ := openTestWAL(t, path)
-	s := newSigner(key, testChain, w)
+	return newSigner(key, testChain, w), key, path
+}
+
+func TestSignerRefusesConflicts(t *testing.T) {
+	s, key, _ := testSigner(t)
 	c1 := blockCIDOf(t, testBlock(t, 1))
 	c2 := blockCIDOf(t, testBlock(t, 2))
 	first, err := s.signVote(&signedVote{Type: votePrevote, Height: 1, Round: 0, Block: c1, Validator: key.Public})
@@ -167,10 +175,7 @@ func TestSignerRefusesConflicts(t *testing.T) {
 }
 
 func TestSignerRestoresFromWAL(t *testing.T) {
-	key := newKey(t, 3)
-	path := filepath.Join(t.TempDir(), walFileName)
-	w, _ := openTestWAL(t, path)
-	s := newSigner(key, testChain, w)
+	s, key, path := testSigner(t)
 	c1 := blockCIDOf(t, testBlock(t, 1))
 	c2 := blockCIDOf(t, testBlock(t, 2))
 	for _, v := range []*signedVote{
@@ -185,7 +190,7 @@ func TestSignerRestoresFromWAL(t *testing.T) {
 	if err := s.prune(1); err != nil {
 		t.Fatalf("prune()=%v", err)
 	}
-	w.Close()
+	s.wal.Close()
 	w2, recs := openTestWAL(t, path)
 	s2 := newSigner(key, testChain, w2)
 	msgs, err := s2.restore(recs)
@@ -209,10 +214,7 @@ func TestSignerRestoresFromWAL(t *testing.T) {
 // after each: the file keeps the records of decided heights until
 // walStaleRecords of them have gathered, then holds none.
 func TestSignerPrunesTheWALInBatches(t *testing.T) {
-	key := newKey(t, 3)
-	path := filepath.Join(t.TempDir(), walFileName)
-	w, _ := openTestWAL(t, path)
-	s := newSigner(key, testChain, w)
+	s, key, path := testSigner(t)
 	c := blockCIDOf(t, testBlock(t, 1))
 	records := func() int {
 		t.Helper()
