@@ -163,12 +163,12 @@ func (s *blockSync) catchUp(ctx context.Context) {
 	}
 	answers := make(chan syncAnswer, syncAhead)
 	wg.Go(func() { s.fetchAhead(ctx, d.prev.Height+1, answers) })
-	began, from := time.Now(), d.prev.Height
+	began := time.Now()
 	defer func() {
-		if h := s.store.Height(); h > from {
-			n, secs := h-from, time.Since(began).Seconds()
-			s.log.Info("synced blocks", "blocks", n, logKeyHeight, h, "seconds", math.Round(secs*100)/100,
-				"blocks_per_s", math.Round(float64(n)/secs*10)/10)
+		if d.stored > 0 {
+			secs := time.Since(began).Seconds()
+			s.log.Info("synced blocks", "blocks", d.stored, logKeyHeight, s.store.Height(), "seconds", math.Round(secs*100)/100,
+				"blocks_per_s", math.Round(float64(d.stored)/secs*10)/10)
 		}
 	}()
 	for a := range answers {
@@ -299,10 +299,11 @@ type delivery struct {
 	s       *blockSync
 	prev    *ledger.Block // the last block handed over, at first our tip
 	prevCID cid.Cid
-	done    chan error // the loop's answers, one per block, in order
-	pending []int      // transaction bytes of the blocks handed over and not answered
-	bytes   int        // their sum
-	err     error      // the first failed answer
+	done    chan syncDone // the loop's answers, one per block, in order
+	pending []int         // transaction bytes of the blocks handed over and not answered
+	bytes   int           // their sum
+	stored  int           // blocks the loop stored (not those consensus stored first)
+	err     error         // the first failed answer
 }
 
 func (s *blockSync) newDelivery() (*delivery, error) {
@@ -310,7 +311,7 @@ func (s *blockSync) newDelivery() (*delivery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read newest block: %w", err)
 	}
-	return &delivery{s: s, prev: prev, prevCID: prevCID, done: make(chan error, MaxSyncBlocks)}, nil
+	return &delivery{s: s, prev: prev, prevCID: prevCID, done: make(chan syncDone, MaxSyncBlocks)}, nil
 }
 
 // entries verifies an answer's entries after the last block handed over
@@ -350,14 +351,12 @@ func (d *delivery) entries(ctx context.Context, entries []syncEntry) (int, error
 // collect waits for one answer of the loop.
 func (d *delivery) collect(ctx context.Context) error {
 	select {
-	case err := <-d.done:
+	case r := <-d.done:
 		d.bytes -= d.pending[0]
 		d.pending = d.pending[1:]
-		if err != nil {
-			d.err = cmp.Or(d.err, err)
-		} else {
-			d.s.metrics.synced(1)
-		}
+		d.stored += r.stored
+		d.s.metrics.synced(r.stored)
+		d.err = cmp.Or(d.err, r.err)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -433,16 +432,16 @@ func (s *blockSync) verifyEntry(ctx context.Context, e syncEntry, b, prev *ledge
 }
 
 // applySynced (loop) checks synced blocks against the store, stores them,
-// and moves consensus to the height after the new tip. Blocks that no
-// longer extend the tip are skipped. An invalid block is returned as an
+// and moves consensus to the height after the new tip; it returns how
+// many it stored. Blocks that no longer extend the tip (consensus stored
+// their height meanwhile) are skipped. An invalid block is returned as an
 // error to the syncer only (the engine goes on); a store failure stops
 // the engine.
-func (e *bftEngine) applySynced(blocks []*syncedBlock) (syncErr, fatal error) {
-	stored := false
+func (e *bftEngine) applySynced(blocks []*syncedBlock) (stored int, syncErr, fatal error) {
 	for _, sb := range blocks {
 		prev, prevCID, err := e.app.store.LatestBlock()
 		if err != nil {
-			return nil, fmt.Errorf("read newest block: %w", err)
+			return stored, nil, fmt.Errorf("read newest block: %w", err)
 		}
 		if sb.block.Height != prev.Height+1 || !sb.block.Prev.Equals(prevCID) {
 			continue
@@ -454,14 +453,14 @@ func (e *bftEngine) applySynced(blocks []*syncedBlock) (syncErr, fatal error) {
 		}
 		p := &proposal{block: sb.block, cid: sb.cid, txs: checked, built: time.Now()}
 		if err := e.app.CommitBlock(p, sb.commit); err != nil {
-			return nil, err
+			return stored, nil, err
 		}
 		e.dropEvidence(sb.block)
-		stored = true
+		stored++
 	}
-	if tip := e.app.tip.Load().height; stored && tip >= e.height.Load() {
+	if tip := e.app.tip.Load().height; stored > 0 && tip >= e.height.Load() {
 		e.log.Debug("caught up by block sync", logKeyHeight, tip)
-		return syncErr, e.afterCommit(tip)
+		return stored, syncErr, e.afterCommit(tip)
 	}
-	return syncErr, nil
+	return stored, syncErr, nil
 }

@@ -108,3 +108,37 @@ func forgeSignature(t *testing.T, tx *ledger.Tx) []byte {
 	body["id"] = hex.EncodeToString(sum[:])
 	return ledger.AppendCanonical(nil, body)
 }
+
+// TestApplySyncedCountsWhatItStores applies two synced blocks, then the
+// same two again, as when consensus stored their heights meanwhile: the
+// second time both are skipped, and none is counted as stored by sync.
+func TestApplySyncedCountsWhatItStores(t *testing.T) {
+	src, resp := servedChain(t, 2, 2)
+	entries, err := decodeSyncAnswer(resp)
+	if err != nil {
+		t.Fatalf("decodeSyncAnswer()=%v", err)
+	}
+	dst := openBenchChain(t, src.key, src.gen)
+	e := benchEngine(dst)
+	prev, prevCID, err := dst.store.LatestBlock()
+	if err != nil {
+		t.Fatalf("LatestBlock()=%v", err)
+	}
+	var blocks []*syncedBlock
+	err = e.sync.verifyEntries(t.Context(), entries, prev, prevCID, func(sb *syncedBlock, _ int) error {
+		blocks = append(blocks, sb)
+		return nil
+	})
+	if err != nil || len(blocks) != 2 {
+		t.Fatalf("verifyEntries()=%v with %d blocks, want 2", err, len(blocks))
+	}
+	for _, want := range []int{2, 0} {
+		n, serr, err := e.applySynced(blocks)
+		if n != want || serr != nil || err != nil {
+			t.Fatalf("applySynced()=%d, %v, %v; want %d stored", n, serr, err, want)
+		}
+	}
+	if h := dst.store.Height(); h != 2 {
+		t.Fatalf("height %d, want 2", h)
+	}
+}

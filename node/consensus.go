@@ -98,9 +98,17 @@ type (
 	}
 	syncedIn struct {
 		blocks []*syncedBlock
-		done   chan error
+		done   chan syncDone
 	}
 )
+
+// syncDone is the loop's answer to a syncedIn: how many of its blocks it
+// stored (those that no longer extend the tip are skipped), and why it
+// stopped short, if it did.
+type syncDone struct {
+	stored int
+	err    error
+}
 
 // post hands msg to the loop, blocking while the inbox is full, unless the
 // engine stops.
@@ -279,8 +287,8 @@ func (e *bftEngine) dispatch(msg any) error {
 	case verdictIn:
 		return e.onVerdict(m)
 	case syncedIn:
-		serr, err := e.applySynced(m.blocks)
-		m.done <- serr
+		n, serr, err := e.applySynced(m.blocks)
+		m.done <- syncDone{stored: n, err: serr}
 		return err
 	}
 	panic(fmt.Sprintf("node: unknown consensus inbox message %T", msg))

@@ -232,8 +232,8 @@ func benchLoop(e *bftEngine, done chan<- struct{}) {
 			return
 		case msg := <-e.inbox:
 			m := msg.(syncedIn)
-			serr, err := e.applySynced(m.blocks)
-			m.done <- errors.Join(serr, err)
+			n, serr, err := e.applySynced(m.blocks)
+			m.done <- syncDone{stored: n, err: errors.Join(serr, err)}
 		}
 	}
 }
