@@ -37,7 +37,8 @@ func Verify(b []byte) (*VerifiedTx, error) {
 // block with such a commit was checked by caretakers holding more than 1/3
 // of the power, so with faulty power below 1/3, as consensus assumes, it
 // holds no bad signature; skipping the checks nearly halves a syncing
-// node's CPU. The fulfillments' structure and key rules are still checked. It is safe for concurrent use.
+// node's CPU. The fulfillments' structure and key rules are still checked.
+// It is safe for concurrent use.
 func VerifyCommitted(b []byte) (*VerifiedTx, error) {
 	tx, err := DecodeTx(b)
 	if err != nil {

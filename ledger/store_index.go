@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
 	"github.com/mr-tron/base58"
 )
 
@@ -33,22 +34,25 @@ func (s *storeImpl) tx(id string) ([]byte, uint64, error) {
 func (s *storeImpl) blockTxs(b *Block) ([][]byte, error) {
 	out := make([][]byte, len(b.Txs))
 	key := make([]byte, 0, 1+len(idBytes{}))
+	read := func(txn *badger.Txn, c cid.Cid) ([]byte, error) {
+		d, err := txCIDDigest(c)
+		if err != nil {
+			return nil, err
+		}
+		key = append(append(key[:0], prefixTx), d...)
+		v, err := getCopy(txn, key)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := decodeTxRecord(v)
+		return rec.canonical, err
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		for i, c := range b.Txs {
-			d, err := txCIDDigest(c)
-			if err != nil {
+			var err error
+			if out[i], err = read(txn, c); err != nil {
 				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
 			}
-			key = append(append(key[:0], prefixTx), d...)
-			v, err := getCopy(txn, key)
-			if err != nil {
-				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
-			}
-			rec, err := decodeTxRecord(v)
-			if err != nil {
-				return fmt.Errorf("block %d transaction %d: %w", b.Height, i, err)
-			}
-			out[i] = rec.canonical
 		}
 		return nil
 	})
