@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/ipdb/ipdb-node/ledger"
@@ -133,19 +134,16 @@ func (s *signer) restore(recs [][]byte) ([]walMessage, error) {
 // forgotten records that are still in the file back into s, which is
 // harmless: their heights are decided, and nothing is signed for them.
 func (s *signer) prune(h uint64) error {
-	var keep []signKey
 	for k := range s.done {
 		if k.height <= h {
 			delete(s.done, k)
 			s.stale++
-		} else {
-			keep = append(keep, k)
 		}
 	}
 	if s.stale < walStaleRecords {
 		return nil
 	}
-	slices.SortFunc(keep, compareSignKeys)
+	keep := slices.SortedFunc(maps.Keys(s.done), compareSignKeys)
 	recs := make([][]byte, len(keep))
 	for i, k := range keep {
 		recs[i] = s.done[k].record
