@@ -8,6 +8,7 @@ import (
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // check fails t when Verify and crypto/ed25519.Verify disagree on
@@ -15,8 +16,16 @@ import (
 func check(t testing.TB, what string, pub, msg, sig []byte) bool {
 	t.Helper()
 	want := len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)
-	if got := Verify(pub, msg, sig); got != want {
-		t.Fatalf("%s: Verify(%x, %x, %x)=%v, crypto/ed25519 says %v", what, pub, msg, sig, got, want)
+	// The first call may expand and cache the key, the second finds it.
+	for _, pass := range []string{"first", "second"} {
+		if got := Verify(pub, msg, sig); got != want {
+			t.Fatalf("%s: Verify(%x, %x, %x)=%v (%s call), crypto/ed25519 says %v", what, pub, msg, sig, got, pass, want)
+		}
+	}
+	if len(pub) == ed25519.PublicKeySize && len(sig) == ed25519.SignatureSize {
+		if got := verifyUncached(pub, msg, sig); got != want {
+			t.Fatalf("%s: verifyUncached(%x, %x, %x)=%v, crypto/ed25519 says %v", what, pub, msg, sig, got, want)
+		}
 	}
 	return want
 }
@@ -219,6 +228,48 @@ func TestEncodings(t *testing.T) {
 	}
 }
 
+// TestKeyCache checks that the cache keeps the keys in use and stays
+// within its two generations.
+func TestKeyCache(t *testing.T) {
+	const size = 4
+	c := newKeyCache(size)
+	keyOf := func(i int) []byte {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i)
+		return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	}
+	first := c.get(keyOf(0))
+	if first == nil {
+		t.Fatal("a valid key was not expanded")
+	}
+	for i := range 3 * size {
+		c.get(keyOf(i + 1))
+		// Key 0 is used all along: it must stay, as the same expansion.
+		if c.get(keyOf(0)) != first {
+			t.Fatalf("after %d other keys, key 0 was expanded again", i+1)
+		}
+		if n := len(c.cur) + len(c.prev); n > 2*size {
+			t.Fatalf("after %d keys the cache holds %d, over 2×%d", i+2, n, size)
+		}
+	}
+	// Key 1 was not used since: it has been dropped.
+	if _, ok := c.cur[[32]byte(keyOf(1))]; ok {
+		t.Fatal("key 1 is still current")
+	}
+	if _, ok := c.prev[[32]byte(keyOf(1))]; ok {
+		t.Fatal("key 1 is still in the previous generation")
+	}
+	// A 32-byte string that is no point is refused and not cached.
+	notPoint := make([]byte, 32)
+	notPoint[0] = 2 // y = 2 gives no x on the curve
+	if c.get(notPoint) != nil {
+		t.Fatal("y = 2 expanded")
+	}
+	if _, ok := c.cur[[32]byte(notPoint)]; ok {
+		t.Fatal("a key that is no point was cached")
+	}
+}
+
 func FuzzVerify(f *testing.F) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -247,6 +298,37 @@ func BenchmarkVerify(b *testing.B) {
 		for b.Loop() {
 			if !Verify(pub, msg, sig) {
 				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		for b.Loop() {
+			if !verifyUncached(pub, msg, sig) {
+				b.Fatal("refused")
+			}
+		}
+	})
+	// A new key every time: what a flood of one-off keys costs.
+	b.Run("new-key", func(b *testing.B) {
+		keys := make([]ed25519.PublicKey, 4096)
+		sigs := make([][]byte, len(keys))
+		for i := range keys {
+			pub, priv, err := ed25519.GenerateKey(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys[i], sigs[i] = pub, ed25519.Sign(priv, msg)
+		}
+		c := newKeyCache(keyCacheSize)
+		i := 0
+		for b.Loop() {
+			k := c.get(keys[i%len(keys)])
+			if !voi.VerifyExpandedWithOptions(k, msg, sigs[i%len(keys)], stdlib) {
+				b.Fatal("refused")
+			}
+			i++
+			if i%len(keys) == 0 {
+				c = newKeyCache(keyCacheSize)
 			}
 		}
 	})
