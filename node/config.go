@@ -94,6 +94,8 @@ const (
 	maxStreamBuffer = 1_000_000
 	// maxConfigBytes bounds a configuration file.
 	maxConfigBytes = 1 << 20
+	// maxMaxProcs bounds runtime.max_procs: beyond the largest machines.
+	maxMaxProcs = 4096
 )
 
 // Config is the node's configuration: plain data, read from TOML by
@@ -111,6 +113,7 @@ type Config struct {
 	Stream    StreamConfig    `toml:"stream"`
 	Log       LogConfig       `toml:"log"`
 	Metrics   MetricsConfig   `toml:"metrics"`
+	Runtime   RuntimeConfig   `toml:"runtime"`
 	Gateway   GatewayConfig   `toml:"gateway"`
 }
 
@@ -185,6 +188,17 @@ type MetricsConfig struct {
 	// /debug/pprof/ on a listener of its own; empty (the default) serves
 	// none. Keep it on loopback: profiles reveal the process's internals.
 	PprofAddr string `toml:"pprof_addr"`
+}
+
+// RuntimeConfig is the runtime table of the TOML file: how much of the
+// machine the process takes. `ipdb-node start` applies it; the node
+// itself does not, since tests run several nodes in one process.
+type RuntimeConfig struct {
+	// MaxProcs is how many goroutines run Go code at once (GOMAXPROCS):
+	// for several nodes sharing one machine, each its share of the cores.
+	// Zero (the default) leaves Go's choice, every core the process may
+	// use. The GOMAXPROCS environment variable overrides it.
+	MaxProcs int `toml:"max_procs"`
 }
 
 // Duration is a time.Duration written in TOML as a string such as "20ms" or
@@ -262,6 +276,7 @@ func (c Config) Validate() error {
 		between("stream.buffer", c.Stream.Buffer, 1, maxStreamBuffer),
 		oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error"),
 		oneOf("log.format", c.Log.Format, "text", "json"),
+		between("runtime.max_procs", c.Runtime.MaxProcs, 0, maxMaxProcs),
 	}
 	if c.Metrics.PprofAddr != "" {
 		errs = append(errs, checkAddr("metrics.pprof_addr", c.Metrics.PprofAddr))

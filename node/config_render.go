@@ -113,6 +113,13 @@ enabled = {{.C.Metrics.Enabled}}
 # host:port serving Go's runtime profiles at /debug/pprof/ (go tool pprof), on a
 # listener of its own; "" serves none. Keep it on loopback. Default {{str .D.Metrics.PprofAddr}}.
 pprof_addr = {{str .C.Metrics.PprofAddr}}
+
+[runtime]
+# How many threads run the node's Go code at once (GOMAXPROCS). For nodes
+# sharing one machine, give each its share of the cores (ipdb-node testnet
+# does). 0 leaves Go's choice: every core the process may use. The
+# GOMAXPROCS environment variable overrides it. 0 to {{.B.MaxMaxProcs}}. Default {{.D.Runtime.MaxProcs}}.
+max_procs = {{.C.Runtime.MaxProcs}}
 `
 
 // renderBounds are the bounds the rendered comments state.
@@ -121,6 +128,7 @@ type renderBounds struct {
 	MinTimeout, MaxTimeout, MinInterval, MaxInterval time.Duration
 	MaxBlockTxs, MaxBacklogTxs, MaxSubscribers       int
 	MinBacklogBytes, MaxBacklogBytes, MaxBuffer      int
+	MaxMaxProcs                                      int
 }
 
 // RenderConfig returns c as a commented TOML file: every key with its unit,
@@ -141,6 +149,7 @@ func RenderConfig(c Config) []byte {
 		MinInterval: minBlockInterval, MaxInterval: maxBlockInterval,
 		MaxBlockTxs: ledger.MaxBlockTxs, MaxBacklogTxs: maxBacklogTxs, MaxSubscribers: maxStreamSubscribers,
 		MinBacklogBytes: minBacklogBytes, MaxBacklogBytes: maxBacklogBytes, MaxBuffer: maxStreamBuffer,
+		MaxMaxProcs: maxMaxProcs,
 	}}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {

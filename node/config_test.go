@@ -70,6 +70,8 @@ func TestValidateBounds(t *testing.T) {
 		{"buffer below block", func(c *Config) { c.Stream.Buffer = 999 }, "stream.buffer: must be at least block.max_txs (1000) so that one block's events fit, got 999"},
 		{"log level", func(c *Config) { c.Log.Level = "trace" }, `log.level: must be one of debug, info, warn, error, got "trace"`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: must be one of text, json, got "xml"`},
+		{"max procs negative", func(c *Config) { c.Runtime.MaxProcs = -1 }, "runtime.max_procs: must be between 0 and 4096, got -1"},
+		{"max procs over", func(c *Config) { c.Runtime.MaxProcs = 4097 }, "runtime.max_procs: must be between 0 and 4096, got 4097"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +97,7 @@ func TestValidateAcceptsBounds(t *testing.T) {
 	c.Backlog = BacklogConfig{MaxTxs: maxBacklogTxs, MaxBytes: maxBacklogBytes}
 	c.Stream = StreamConfig{MaxSubscribers: 1, Buffer: 1}
 	c.Log = LogConfig{Level: "debug", Format: "json"}
+	c.Runtime.MaxProcs = maxMaxProcs
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate()=%v, want nil", err)
 	}
@@ -181,6 +184,7 @@ func TestRenderConfigRoundTrip(t *testing.T) {
 	c.Role = RoleFollower
 	c.P2P = P2PConfig{Listen: []string{testListen}, Peers: []string{testPeer, testPeer2}, MaxPeers: 7}
 	c.Consensus.TimeoutDelta = Duration{}
+	c.Runtime.MaxProcs = 3
 	for _, cfg := range []Config{DefaultConfig(), c} {
 		got, err := ParseConfig(RenderConfig(cfg))
 		if err != nil {
@@ -234,6 +238,7 @@ func genConfig(t *rapid.T) Config {
 		Stream:  StreamConfig{MaxSubscribers: rapid.IntRange(1, maxStreamSubscribers).Draw(t, "subs"), Buffer: rapid.IntRange(blockTxs, maxStreamBuffer).Draw(t, "buffer")},
 		Log:     LogConfig{Level: rapid.SampledFrom([]string{"debug", "info", "warn", "error"}).Draw(t, "level"), Format: rapid.SampledFrom([]string{"text", "json"}).Draw(t, "format")},
 		Metrics: MetricsConfig{Enabled: rapid.Bool().Draw(t, "metrics")},
+		Runtime: RuntimeConfig{MaxProcs: rapid.IntRange(0, maxMaxProcs).Draw(t, "max_procs")},
 	}
 }
 

@@ -6,8 +6,12 @@ import (
 	"bufio"
 	"crypto/ed25519"
 	"errors"
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -106,6 +110,7 @@ func TestProcess(t *testing.T) {
 	bin := buildBinary(t)
 	t.Run("start, post, refuse a second start, stop on SIGTERM", func(t *testing.T) { testProcessStartPostStop(t, bin) })
 	t.Run("a stale LOCK does not block", func(t *testing.T) { testProcessStaleLock(t, bin) })
+	t.Run("runtime.max_procs sets GOMAXPROCS", func(t *testing.T) { testProcessMaxProcs(t, bin) })
 }
 
 func testProcessStartPostStop(t *testing.T, bin string) {
@@ -156,5 +161,30 @@ func testProcessStaleLock(t *testing.T, bin string) {
 	p = startProcess(t, bin, home)
 	if err := p.signal(t, syscall.SIGINT); err != nil {
 		t.Fatalf("ipdb-node after SIGINT: %v, want exit code 0", err)
+	}
+}
+
+// testProcessMaxProcs starts a home whose config sets [runtime] max_procs
+// and reads the setting back from the Go runtime metric on /metrics.
+func testProcessMaxProcs(t *testing.T, bin string) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one core: max_procs 1 is Go's own choice")
+	}
+	home := t.TempDir()
+	mustRunCLI(t, "init", "--home", home)
+	mustRunCLI(t, "config", "--home", home, "set", "runtime.max_procs", "1")
+	p := startProcess(t, bin, home)
+	defer p.signal(t, syscall.SIGTERM)
+	resp, err := http.Get(p.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads 1$`).Match(body) {
+		t.Fatalf("/metrics of a node with max_procs 1 on %d cores lacks go_sched_gomaxprocs_threads 1", runtime.NumCPU())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -90,6 +91,9 @@ func (a *app) startLocked(ctx context.Context, h home, f startFlags, cmd *cobra.
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	if n := o.Config.Runtime.MaxProcs; n > 0 && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(n)
 	}
 	n, err := node.New(o)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -80,7 +81,12 @@ func TestTestnetLayout(t *testing.T) {
 				t.Fatalf("genesis caretaker %d = %+v, want %s's key, peer id and power 10", i, c, e.Home)
 			}
 		}
-		checkTestnetConfig(t, h, e, entries[:3])
+		// Three caretakers share this machine's cores; the follower has all.
+		procs := max(1, runtime.NumCPU()/3)
+		if e.Role == node.RoleFollower {
+			procs = 0
+		}
+		checkTestnetConfig(t, h, e, entries[:3], procs)
 		if fi, err := os.Stat(h.nodeKeyPath()); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: node key mode %v, %v; want 0600", e.Home, fi.Mode().Perm(), err)
 		}
@@ -93,9 +99,9 @@ func TestTestnetLayout(t *testing.T) {
 }
 
 // checkTestnetConfig checks a home's config: role, HTTP address, TCP and
-// QUIC listen addresses on the entry's port, and every other caretaker as
-// a peer.
-func checkTestnetConfig(t *testing.T, h home, e testnetEntry, caretakers []testnetEntry) {
+// QUIC listen addresses on the entry's port, every other caretaker as a
+// peer, and procs as [runtime] max_procs.
+func checkTestnetConfig(t *testing.T, h home, e testnetEntry, caretakers []testnetEntry, procs int) {
 	t.Helper()
 	cfg, err := h.loadConfig()
 	if err != nil {
@@ -113,12 +119,15 @@ func checkTestnetConfig(t *testing.T, h home, e testnetEntry, caretakers []testn
 		t.Fatalf("%s: config role %q http %s listen %v peers %v, want %q %s %v %v", e.Home, cfg.Role, cfg.HTTP.Addr,
 			cfg.P2P.Listen, cfg.P2P.Peers, e.Role, e.HTTP, []string{tcp, quic}, peers)
 	}
+	if cfg.Runtime.MaxProcs != procs {
+		t.Fatalf("%s: runtime.max_procs %d, want %d", e.Home, cfg.Runtime.MaxProcs, procs)
+	}
 }
 
 func TestTestnetFreePortsAndJSON(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	out := mustRunCLI(t, "testnet", "--nodes", "2", "--followers", "2", "--out", dir, "--json")
+	out := mustRunCLI(t, "testnet", "--nodes", "2", "--followers", "2", "--out", dir, "--json", "--max-procs", "3")
 	var printed []testnetEntry
 	if err := json.Unmarshal([]byte(out), &printed); err != nil {
 		t.Fatalf("--json printed %q: %v", out, err)
@@ -141,6 +150,15 @@ func TestTestnetFreePortsAndJSON(t *testing.T) {
 	}
 	if entries[2].Role != node.RoleFollower || entries[3].Home != "follower1" {
 		t.Fatalf("entries %+v, want followers follower0 and follower1 after the caretakers", entries)
+	}
+	for _, e := range entries {
+		cfg, err := home{filepath.Join(dir, e.Home)}.loadConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{node.RoleCaretaker: 3, node.RoleFollower: 0}[e.Role]; cfg.Runtime.MaxProcs != want {
+			t.Fatalf("%s: runtime.max_procs %d with --max-procs 3, want %d", e.Home, cfg.Runtime.MaxProcs, want)
+		}
 	}
 }
 
@@ -165,6 +183,8 @@ func TestTestnetRefuses(t *testing.T) {
 		{"bad param", []string{"--param", "max_block_txs=0"}, "--param max_block_txs=0: genesis: params.max_block_txs: want 1 to"},
 		{"unknown param", []string{"--param", "speed=1"}, "valid names are max_block_txs"},
 		{"bad chain id", []string{"--chain-id", "a b"}, "--chain-id: genesis: chain_id"},
+		{"max procs below", []string{"--max-procs", "-2"}, "--max-procs: -1, or runtime.max_procs: must be between 0 and 4096, got -2"},
+		{"max procs over", []string{"--max-procs", "4097"}, "--max-procs: -1, or runtime.max_procs: must be between 0 and 4096, got 4097"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
