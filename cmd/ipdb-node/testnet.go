@@ -296,7 +296,7 @@ func (tn *testnet) makeFee() error {
 // caretakerProcs is the [runtime] max_procs of the caretaker homes. By
 // default the caretakers, which run together all the time, share the
 // machine's cores: on two cores with four caretakers, one each gave 5% less
-// CPU per transaction at 1,500 tx/s and a third of the commit latency, as
+// CPU per transaction at 1,500 tx/s and about half the commit latency, as
 // no node's scheduler wakes threads that then wait for a core. Followers
 // keep every core: a follower that catches up checks blocks in parallel.
 func (o testnetOptions) caretakerProcs() int {
