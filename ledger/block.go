@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -47,6 +48,30 @@ type Block struct {
 	CaretakersHash []byte         // 32 bytes: hash of the caretaker set that signs this block
 	LastCommit     *Commit        // the commit that made block Height-1 final; nil at heights 0 and 1
 	Evidence       []Equivocation // double votes seen by the proposer; usually none
+}
+
+// clone returns a copy of b that shares no memory with it.
+func (b *Block) clone() *Block {
+	c := *b
+	c.Txs = slices.Clone(b.Txs)
+	c.StateHash = bytes.Clone(b.StateHash)
+	c.CaretakersHash = bytes.Clone(b.CaretakersHash)
+	if b.LastCommit != nil {
+		lc := *b.LastCommit
+		lc.Signatures = make([]CommitSig, len(b.LastCommit.Signatures))
+		for i, s := range b.LastCommit.Signatures {
+			lc.Signatures[i] = CommitSig{PublicKey: bytes.Clone(s.PublicKey), Signature: bytes.Clone(s.Signature)}
+		}
+		c.LastCommit = &lc
+	}
+	if b.Evidence != nil {
+		c.Evidence = make([]Equivocation, len(b.Evidence))
+		for i, e := range b.Evidence {
+			e.PublicKey, e.SigA, e.SigB = bytes.Clone(e.PublicKey), bytes.Clone(e.SigA), bytes.Clone(e.SigB)
+			c.Evidence[i] = e
+		}
+	}
+	return &c
 }
 
 // BlockHashBytes is the length of Block.StateHash and Block.CaretakersHash.

@@ -83,10 +83,15 @@ type storeImpl struct {
 	tip atomic.Pointer[storeTip]
 }
 
-// storeTip is the newest committed block's height and CID.
+// storeTip is the newest committed block's height and CID, and the block
+// itself when it was committed by this process (nil after opening: it is
+// then read from the store), so that LatestBlock, asked for several times
+// a height, need not read and decode it each time. block is never handed
+// out, only copies of it.
 type storeTip struct {
 	height uint64
 	cid    cid.Cid
+	block  *Block
 }
 
 func openStore(dir string, opts StoreOptions) (*Store, error) {

@@ -17,6 +17,9 @@ func (s *storeImpl) latestBlock() (*Block, cid.Cid, error) {
 	if tip == nil {
 		return nil, cid.Undef, fmt.Errorf("latest block: %w", ErrNotFound)
 	}
+	if tip.block != nil {
+		return tip.block.clone(), tip.cid, nil
+	}
 	return s.blockByHeight(tip.height)
 }
 

@@ -112,7 +112,7 @@ func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, app 
 	if err != nil {
 		return fmt.Errorf("commit block %d: %w", b.Height, err)
 	}
-	s.tip.Store(&storeTip{height: b.Height, cid: c})
+	s.tip.Store(&storeTip{height: b.Height, cid: c, block: b.clone()})
 	return nil
 }
 

@@ -491,3 +491,45 @@ func TestStoreBlockTxs(t *testing.T) {
 		t.Errorf("BlockTxs(block naming a block CID)=%v, want ErrInvalidCID", err)
 	}
 }
+
+// TestStoreLatestBlockIsACopy checks that LatestBlock, which keeps the
+// block this process committed, gives the block as stored, and copies that
+// neither the committer nor the readers can change.
+func TestStoreLatestBlockIsACopy(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	key := ledgertest.Key(t, 1)
+	chain := ledgertest.NewChain(t, s, key)
+	chain.Commit(ledgertest.Create(t, key, map[string]any{"n": 1}, nil))
+	committed := chain.Commit(ledgertest.Create(t, key, map[string]any{"n": 2}, nil))
+	want := mustCID(t, committed)
+	if committed.LastCommit == nil || len(committed.LastCommit.Signatures) == 0 {
+		t.Fatal("block 2 has no last commit to copy")
+	}
+	mutate := func(b *ledger.Block) {
+		b.Txs[0] = b.Prev
+		b.StateHash[0] ^= 1
+		b.CaretakersHash[0] ^= 1
+		b.LastCommit.Signatures[0].Signature[0] ^= 1
+		b.LastCommit.Height++
+	}
+	mutate(committed)
+	for range 2 {
+		b, c, err := s.LatestBlock()
+		if err != nil {
+			t.Fatalf("LatestBlock()=%v", err)
+		}
+		if got := mustCID(t, b); c != want || got != want {
+			t.Fatalf("LatestBlock() gave CID %v and a block of CID %v, want the committed block %v", c, got, want)
+		}
+		mutate(b)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir)
+	b, c, err := s.LatestBlock()
+	if err != nil || c != want || mustCID(t, b) != want {
+		t.Fatalf("LatestBlock() after reopening=%v, %v, want %v", c, err, want)
+	}
+}
