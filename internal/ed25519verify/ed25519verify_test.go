@@ -3,7 +3,9 @@ package ed25519verify
 import (
 	"crypto/ed25519"
 	"crypto/sha512"
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
@@ -267,6 +269,45 @@ func TestKeyCache(t *testing.T) {
 	}
 	if _, ok := c.cur[[32]byte(notPoint)]; ok {
 		t.Fatal("a key that is no point was cached")
+	}
+}
+
+// TestKeyCacheConcurrent checks verdicts while goroutines share a small
+// cache (run it with -race): keys are added, moved up and dropped at once.
+func TestKeyCacheConcurrent(t *testing.T) {
+	c := newKeyCache(2)
+	const keys = 5
+	pubs := make([]ed25519.PublicKey, keys)
+	sigs := make([][]byte, keys)
+	msg := []byte("concurrent")
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 1)
+		priv := ed25519.NewKeyFromSeed(seed)
+		pubs[i], sigs[i] = priv.Public().(ed25519.PublicKey), ed25519.Sign(priv, msg)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				k := (g + i) % keys
+				e := c.get(pubs[k])
+				if e == nil || !voi.VerifyExpandedWithOptions(e, msg, sigs[k], stdlib) {
+					errs <- fmt.Sprintf("goroutine %d: key %d refused its own signature", g, k)
+					return
+				}
+				if voi.VerifyExpandedWithOptions(e, msg, sigs[(k+1)%keys], stdlib) {
+					errs <- fmt.Sprintf("goroutine %d: key %d accepted key %d's signature", g, k, (k+1)%keys)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
 
