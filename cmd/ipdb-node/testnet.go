@@ -303,11 +303,10 @@ func (o testnetOptions) caretakerProcs() int {
 	if o.maxProcs != autoMaxProcs {
 		return o.maxProcs
 	}
-	cores := runtime.NumCPU()
 	if o.nodes == 1 {
 		return 0
 	}
-	return max(1, cores/o.nodes)
+	return max(1, runtime.NumCPU()/o.nodes)
 }
 
 // newTestnetHome makes the keys and the config (without peers) of home i;
