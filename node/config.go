@@ -194,7 +194,7 @@ type MetricsConfig struct {
 // machine the process takes. `ipdb-node start` applies it; the node
 // itself does not, since tests run several nodes in one process.
 type RuntimeConfig struct {
-	// MaxProcs is how many goroutines run Go code at once (GOMAXPROCS):
+	// MaxProcs is how many threads run Go code at once (GOMAXPROCS):
 	// for several nodes sharing one machine, each its share of the cores.
 	// Zero (the default) leaves Go's choice, every core the process may
 	// use. The GOMAXPROCS environment variable overrides it.
