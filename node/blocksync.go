@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -425,7 +424,7 @@ func (s *blockSync) verifyEntry(ctx context.Context, e syncEntry, b, prev *ledge
 	if len(e.Txs) != len(b.Txs) {
 		return nil, invalidBlock(b.Height, "%d transactions sent for %d", len(e.Txs), len(b.Txs))
 	}
-	if sb.txs, err = verifyAllWith(ctx, s.checkTx, e.Txs, b.Txs, runtime.GOMAXPROCS(0)); err != nil {
+	if sb.txs, err = verifyAll(ctx, s.checkTx, e.Txs, b.Txs); err != nil {
 		return nil, fmt.Errorf("block %d: %w", b.Height, err)
 	}
 	return sb, nil

@@ -144,7 +144,7 @@ func BenchmarkVerifyProposal(b *testing.B) {
 			if err := v.checkHeader(blk, prev, prevCID, time.Now()); err != nil {
 				b.Fatalf("checkHeader()=%v", err)
 			}
-			vtxs, err := verifyAll(b.Context(), raws, blk.Txs)
+			vtxs, err := verifyAll(b.Context(), ledger.Verify, raws, blk.Txs)
 			if err != nil {
 				b.Fatalf("verifyAll()=%v", err)
 			}

@@ -159,7 +159,7 @@ func (f *txFetcher) admit(ctx context.Context, raws [][]byte, want []cid.Cid, go
 	for _, c := range want {
 		wanted[c.KeyString()] = true
 	}
-	vtxs, err := verifyAll(ctx, raws, nil)
+	vtxs, err := verifyAll(ctx, ledger.Verify, raws, nil)
 	if err != nil {
 		return err
 	}

@@ -186,12 +186,12 @@ func (v *verifier) execute(prev, b *ledger.Block, vtxs []*ledger.VerifiedTx) ([]
 	return checked, nil
 }
 
-// verifyAll decodes and verifies raw transactions in parallel (one worker
-// per CPU), checking each against the CID it must have (when want is not
-// nil). Errors wrap ErrInvalidProposal or are the ledger's
+// verifyAll decodes and verifies raw transactions with check in parallel
+// (one worker per CPU), checking each against the CID it must have (when
+// want is not nil). Errors wrap ErrInvalidProposal or are the ledger's
 // (*ledger.ValidationError, *ledger.JSONError).
-func verifyAll(ctx context.Context, raws [][]byte, want []cid.Cid) ([]*ledger.VerifiedTx, error) {
-	return verifyAllWith(ctx, ledger.Verify, raws, want, runtime.GOMAXPROCS(0))
+func verifyAll(ctx context.Context, check txCheck, raws [][]byte, want []cid.Cid) ([]*ledger.VerifiedTx, error) {
+	return verifyAllWith(ctx, check, raws, want, runtime.GOMAXPROCS(0))
 }
 
 // txCheck turns a transaction's bytes into a *ledger.VerifiedTx:
