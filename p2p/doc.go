@@ -14,13 +14,21 @@
 //
 // # Topics
 //
-// Gossip topics are named /ipdb/<chain>/<name>/1 (Join). Messages are signed by their
-// author (gossipsub StrictSign) and flood-published. Each message passes, in order:
+// Gossip topics are named /ipdb/<chain>/<name>/1 (Join). Messages are flood-published and
+// signed by their author, except on Unsigned topics, whose data proves itself (signed
+// transactions) and whose messages carry no signature and no author we could trust: their
+// Validator and Handler get the peer that sent the message instead. Gossipsub's own
+// signature policy is per router, so the router checks a signature wherever one is present
+// (LaxNoSign) and the topic decides whether one must be. An unsigned message is identified
+// (deduplicated) by a digest of its topic, author, sequence number and data, so nobody can
+// pre-empt a peer's next message with junk under its number. Each message passes, in order:
 //
-//  1. the size check: more than TopicConfig.MaxBytes is Rejected (and more than
+//  1. the signature rule: an unsigned message on a signed topic, or a signed one on an
+//     Unsigned topic, is Rejected (gossipsub has checked any signature by then);
+//  2. the size check: more than TopicConfig.MaxBytes is Rejected (and more than
 //     Config.MaxMessageBytes never gets past gossipsub's framing);
-//  2. the allow-list on CaretakersOnly topics: an author not in SetCaretakers is Rejected;
-//  3. the topic's Validator, which returns Accept, Reject or Ignore.
+//  3. the allow-list on CaretakersOnly topics: an author not in SetCaretakers is Rejected;
+//  4. the topic's Validator, which returns Accept, Reject or Ignore.
 //
 // Reject means the message is invalid: it is dropped and the peer that forwarded it is
 // penalised. Ignore means "not now" (stale, duplicate, future): dropped, no penalty. The

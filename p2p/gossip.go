@@ -1,12 +1,15 @@
 package p2p
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -33,10 +36,21 @@ const (
 	scoreRetention = time.Hour
 )
 
-// newPubSub starts gossipsub with scoring, strict signatures and flood publishing.
+// newPubSub starts gossipsub with scoring and flood publishing.
+//
+// Signatures are chosen per topic (TopicConfig.Unsigned), which gossipsub's
+// policies do not offer: its policy is per router. So the router runs
+// LaxNoSign, which signs nothing itself and checks a signature wherever
+// one is present; Publish signs the messages of signed topics with the
+// host's key (pubsub.WithSecretKeyAndPeerId), and Topic.validate rejects
+// an unsigned message on a signed topic and a signed one on an unsigned
+// topic. LaxNoSign is marked deprecated upstream, in favour of the two
+// strict policies, neither of which allows this mix; the version is
+// pinned in go.mod.
 func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(h.ctx, h.host,
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMessageSignaturePolicy(pubsub.LaxNoSign), //nolint:staticcheck // see above
+		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(false),
 		pubsub.WithValidateQueueSize(validateQueueSize),
@@ -51,6 +65,26 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		return nil, fmt.Errorf("gossipsub: %w", err)
 	}
 	return ps, nil
+}
+
+// messageID is gossipsub's message id, under which a message is
+// deduplicated. A signed message keeps gossipsub's default, author and
+// sequence number, which its signature covers. An unsigned message's
+// author and sequence number are the sender's word only: anyone could send
+// junk under the next number of a peer's and have the real message
+// dropped as a duplicate. Its id is therefore 'u' and a digest of its
+// topic, author, sequence number and data. No peer id starts with 'u'
+// (they are multihashes, starting 0x00 or 0x12), so the kinds never meet.
+func messageID(m *pb.Message) string {
+	if len(m.Signature) > 0 {
+		return pubsub.DefaultMsgIdFn(m)
+	}
+	d := sha256.New()
+	for _, f := range [][]byte{[]byte(m.GetTopic()), m.GetFrom(), m.GetSeqno(), m.GetData()} {
+		d.Write(binary.AppendUvarint(nil, uint64(len(f))))
+		d.Write(f)
+	}
+	return string(d.Sum([]byte{'u'}))
 }
 
 // peerScoreParams are the global scoring parameters; topics add theirs at Join.

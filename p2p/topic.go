@@ -35,7 +35,7 @@ func (v Verdict) String() string {
 }
 
 // Validator decides on one gossiped message. from is the original author (its signature
-// was checked by gossipsub). It may run concurrently with itself and is bounded by a
+// was checked by gossipsub), or on an Unsigned topic the peer that sent it to us. It may run concurrently with itself and is bounded by a
 // ctx deadline; it also runs on our own messages before Publish sends them.
 type Validator func(ctx context.Context, from peer.ID, data []byte) Verdict
 
@@ -47,11 +47,17 @@ type Handler func(from peer.ID, data []byte)
 
 // TopicConfig describes one gossip topic, /ipdb/<chain>/<Name>/1.
 type TopicConfig struct {
-	Name           string    // "txs", "proposals", "votes"
-	MaxBytes       int       // message size limit, 1..Config.MaxMessageBytes
-	CaretakersOnly bool      // authors outside SetCaretakers are Rejected before Validate runs
-	Validate       Validator // nil = Accept
-	Handle         Handler   // nil = messages are validated and relayed only
+	Name           string // "txs", "proposals", "votes"
+	MaxBytes       int    // message size limit, 1..Config.MaxMessageBytes
+	CaretakersOnly bool   // authors outside SetCaretakers are Rejected before Validate runs
+	// Unsigned topics carry messages without a libp2p signature, for data
+	// that proves itself (signed transactions): signing each message and
+	// checking it at every hop is then pure cost. Their author is not
+	// known, so Validate and Handle get the peer that sent the message to
+	// us (ourselves for our own publishes), and CaretakersOnly is refused.
+	Unsigned bool
+	Validate Validator // nil = Accept
+	Handle   Handler   // nil = messages are validated and relayed only
 	// Concurrency bounds how many of the topic's messages are validated at
 	// once (0: gossipsub's default, 1024). Messages beyond it are dropped
 	// unjudged, so that a heavy topic cannot take the CPU from the others.
@@ -98,6 +104,9 @@ func (h *Host) checkTopicConfig(tc TopicConfig) error {
 	}
 	if tc.MaxBytes <= 0 || tc.MaxBytes > h.cfg.MaxMessageBytes {
 		return fmt.Errorf("%w: topic %s MaxBytes %d not in 1..%d", ErrConfig, tc.Name, tc.MaxBytes, h.cfg.MaxMessageBytes)
+	}
+	if tc.Unsigned && tc.CaretakersOnly {
+		return fmt.Errorf("%w: topic %s: an unsigned topic has no author to check against the caretakers", ErrConfig, tc.Name)
 	}
 	return nil
 }
@@ -146,8 +155,8 @@ func (t *Topic) subscribe() error {
 	return nil
 }
 
-// Publish signs and sends data to the topic's peers after running the local validator
-// chain. Errors wrap ErrMessageTooLarge, ErrClosed, or gossipsub's validation error when
+// Publish sends data to the topic's peers, signed unless the topic is Unsigned, after
+// running the local validator chain. Errors wrap ErrMessageTooLarge, ErrClosed, or gossipsub's validation error when
 // our own validator rejects data. Safe for concurrent use.
 func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if len(data) > t.cfg.MaxBytes {
@@ -156,7 +165,11 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if err := t.h.ctx.Err(); err != nil {
 		return ErrClosed
 	}
-	if err := t.topic.Publish(ctx, data); err != nil {
+	var opts []pubsub.PubOpt
+	if !t.cfg.Unsigned {
+		opts = append(opts, pubsub.WithSecretKeyAndPeerId(t.h.cfg.Key, t.h.host.ID()))
+	}
+	if err := t.topic.Publish(ctx, data, opts...); err != nil {
 		if errors.Is(err, pubsub.ErrTopicClosed) {
 			return ErrClosed
 		}
@@ -165,9 +178,18 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// validate is the gossipsub validator: size, then allow-list, then the caller's Validator.
+// validate is the gossipsub validator: signature presence, size, then allow-list, then
+// the caller's Validator.
 func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
-	author := msg.GetFrom()
+	author := t.author(msg)
+	switch signed := len(msg.Signature) > 0; {
+	case signed && t.cfg.Unsigned:
+		t.logReject(msg, "signed message on an unsigned topic")
+		return pubsub.ValidationReject
+	case !signed && !t.cfg.Unsigned:
+		t.logReject(msg, "unsigned message on a signed topic")
+		return pubsub.ValidationReject
+	}
 	if len(msg.Data) > t.cfg.MaxBytes {
 		t.logReject(msg, fmt.Sprintf("size %d > %d bytes", len(msg.Data), t.cfg.MaxBytes))
 		return pubsub.ValidationReject
@@ -190,6 +212,15 @@ func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pu
 	}
 }
 
+// author is who a message is from for our validator and handler: its signer (gossipsub
+// checked the signature), or on an Unsigned topic the peer that sent it to us.
+func (t *Topic) author(msg *pubsub.Message) peer.ID {
+	if t.cfg.Unsigned {
+		return msg.ReceivedFrom
+	}
+	return msg.GetFrom()
+}
+
 // logReject logs a rejected message at debug with the topic, author, forwarder and reason.
 func (t *Topic) logReject(msg *pubsub.Message, reason string) {
 	t.h.log.Debug("gossip message rejected", "topic", t.cfg.Name, "author", msg.GetFrom(),
@@ -204,10 +235,10 @@ func (t *Topic) deliver(ctx context.Context) {
 		if err != nil {
 			return // ctx cancelled or subscription cancelled by close
 		}
-		if msg.ReceivedFrom == self || msg.GetFrom() == self || t.cfg.Handle == nil {
+		if msg.ReceivedFrom == self || t.author(msg) == self || t.cfg.Handle == nil {
 			continue
 		}
-		t.cfg.Handle(msg.GetFrom(), msg.Data)
+		t.cfg.Handle(t.author(msg), msg.Data)
 	}
 }
 

@@ -177,7 +177,8 @@ func TestPublishErrors(t *testing.T) {
 	if _, err := h.Join(TopicConfig{Name: "small", MaxBytes: 4}); !errors.Is(err, ErrTopicJoined) {
 		t.Fatalf("Join(again)=%v, want %v", err, ErrTopicJoined)
 	}
-	for _, tc := range []TopicConfig{{Name: "x", MaxBytes: 0}, {Name: "", MaxBytes: 1}, {Name: "y", MaxBytes: DefaultMaxMessageBytes + 1}} {
+	for _, tc := range []TopicConfig{{Name: "x", MaxBytes: 0}, {Name: "", MaxBytes: 1}, {Name: "y", MaxBytes: DefaultMaxMessageBytes + 1},
+		{Name: "z", MaxBytes: 1, Unsigned: true, CaretakersOnly: true}} {
 		if _, err := h.Join(tc); !errors.Is(err, ErrConfig) {
 			t.Fatalf("Join(%+v)=%v, want %v", tc, err, ErrConfig)
 		}
