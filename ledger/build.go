@@ -167,7 +167,7 @@ func (u *Unsigned) Sign(keys ...ed25519.PrivateKey) (*Tx, error) {
 	}
 	body["inputs"] = signed
 	body["id"], _ = hashID(body, nil)
-	tx, err := txFromBody(body)
+	tx, err := txFromBody(body, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBuild, err)
 	}

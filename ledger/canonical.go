@@ -271,6 +271,7 @@ func (d *decoder) number() (any, error) {
 	}
 	if !isFloat {
 		if string(text) == "-0" {
+			d.noncanon = true
 			return json.Number("0"), nil
 		}
 		return json.Number(d.s[start:d.pos]), nil
@@ -281,6 +282,9 @@ func (d *decoder) number() (any, error) {
 		return nil, d.strictErr(start, "number %s is out of float64 range", text)
 	}
 	d.buf = appendPyFloat(d.buf[:0], f)
+	if string(d.buf) != string(text) {
+		d.noncanon = true
+	}
 	return json.Number(d.buf), nil
 }
 

@@ -1,6 +1,9 @@
 package ledger
 
 import (
+	"bytes"
+	"crypto/sha3"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -19,7 +22,7 @@ import (
 // *ValidationError. The returned Tx is untrusted: its signatures are not yet
 // checked. DecodeTx is safe for concurrent use.
 func DecodeTx(b []byte) (*Tx, error) {
-	v, err := DecodeJSON(b)
+	v, in, err := decodeJSON(b)
 	if err != nil {
 		var je *JSONError
 		if errors.As(err, &je) && !je.Syntax {
@@ -31,16 +34,24 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if !ok {
 		return nil, notType("", v, "object")
 	}
-	return txFromBody(body)
+	return txFromBody(body, in)
 }
 
-// txFromBody runs every decode step on a generic body. It keeps body.
-func txFromBody(body map[string]any) (*Tx, error) {
+// txFromBody runs every decode step on a generic body. It keeps body. in
+// is the canonical input body was decoded from, or nil: then the body is
+// serialized again to be hashed.
+func txFromBody(body map[string]any, in *canonicalInput) (*Tx, error) {
 	proposed, ok := body["id"]
 	if !ok {
 		return nil, invalid(ErrInvalidHash, "id", "No transaction id found!")
 	}
-	want, hashed := hashID(body, nil)
+	var want string
+	var hashed []byte
+	if in != nil {
+		want, hashed = in.hashID()
+	} else {
+		want, hashed = hashID(body, nil)
+	}
 	if s, _ := proposed.(string); s != want {
 		return nil, invalid(ErrInvalidHash, "id", "The transaction's id '%s' isn't equal to the hash of its body, i.e. it's not valid.", idText(proposed))
 	}
@@ -57,8 +68,24 @@ func txFromBody(body map[string]any) (*Tx, error) {
 	if err := decodeOutputs(body, tx); err != nil {
 		return nil, err
 	}
-	tx.canonical = canonicalWithID(hashed, body)
+	if in != nil {
+		tx.canonical = bytes.Clone(in.b)
+	} else {
+		tx.canonical = canonicalWithID(hashed, body)
+	}
 	return tx, nil
+}
+
+// hashID is hashID for canonical input: the hashed bytes are the input
+// with the id's value replaced by null.
+func (in *canonicalInput) hashID() (string, []byte) {
+	const null = "null"
+	b := make([]byte, 0, len(in.b)-(in.idEnd-in.idStart)+len(null))
+	b = append(b, in.b[:in.idStart]...)
+	b = append(b, null...)
+	b = append(b, in.b[in.idEnd:]...)
+	sum := sha3.Sum256(b)
+	return hex.EncodeToString(sum[:]), b
 }
 
 // idText renders a proposed id for the InvalidHash message.

@@ -42,21 +42,41 @@ func (e *JSONError) Error() string {
 // strings may be substrings of one copy of b: strings.Clone a small one that is
 // kept long after the rest. DecodeJSON is safe for concurrent use.
 func DecodeJSON(b []byte) (any, error) {
+	v, _, err := decodeJSON(b)
+	return v, err
+}
+
+// canonicalInput is input that decodeJSON found canonical: b is exactly
+// what AppendCanonical writes for its value. idStart and idEnd bound the
+// value of the top-level object's "id" member in b (both 0 without one).
+type canonicalInput struct {
+	b              []byte
+	idStart, idEnd int
+}
+
+// decodeJSON is DecodeJSON, and also returns b as a canonicalInput when b
+// is canonical (nil otherwise). Transactions gossiped between nodes, and
+// those of clients that send the canonical form, are; DecodeTx then hashes
+// b itself instead of serializing the value again.
+func decodeJSON(b []byte) (any, *canonicalInput, error) {
 	if len(b) > MaxTxBytes {
-		return nil, &JSONError{Offset: MaxTxBytes,
+		return nil, nil, &JSONError{Offset: MaxTxBytes,
 			Reason: fmt.Sprintf("input of %d bytes exceeds the limit of %d bytes", len(b), MaxTxBytes)}
 	}
 	var stack decoderStack
 	d := decoder{b: b, s: string(b), path: stack.path[:0], members: stack.members[:0], values: stack.values[:0]}
 	v, err := d.value()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d.skipSpace()
 	if d.pos < len(b) {
-		return nil, d.syntaxErr(d.pos, "invalid character %s after top-level value", quoteByte(b[d.pos]))
+		return nil, nil, d.syntaxErr(d.pos, "invalid character %s after top-level value", quoteByte(b[d.pos]))
 	}
-	return v, nil
+	if d.noncanon {
+		return v, nil, nil
+	}
+	return v, &canonicalInput{b: b, idStart: d.idStart, idEnd: d.idEnd}, nil
 }
 
 // decoder is the state of one DecodeJSON call.
@@ -69,6 +89,11 @@ type decoder struct {
 	members []member  // pending members of the objects being parsed
 	values  []any     // pending elements of the arrays being parsed
 	buf     []byte    // scratch for unescaped strings and float repr
+	// noncanon is set at the first byte that AppendCanonical would not
+	// write: whitespace, keys out of order, an escape it would write
+	// otherwise, a number it would write otherwise.
+	noncanon       bool
+	idStart, idEnd int // the top-level object's "id" value, for canonicalInput
 }
 
 // decoderStack is the first backing array of a decoder's stacks, large enough
@@ -128,6 +153,7 @@ func (d *decoder) skipSpace() {
 		switch d.b[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
+			d.noncanon = true
 		default:
 			return
 		}
@@ -229,6 +255,9 @@ func (d *decoder) member(base int, keys *keyIndex) error {
 		}
 		return d.strictErr(keyOff, "keys %q and %q differ only by case", prev, key)
 	}
+	if n := len(d.members); n > base && key < d.members[n-1].key {
+		d.noncanon = true // AppendCanonical sorts keys bytewise
+	}
 	d.skipSpace()
 	if d.pos >= len(d.b) {
 		return d.eof()
@@ -237,10 +266,15 @@ func (d *decoder) member(base int, keys *keyIndex) error {
 		return d.syntaxErr(d.pos, "invalid character %s after object key", quoteByte(d.b[d.pos]))
 	}
 	d.pos++
+	d.skipSpace()
+	valStart := d.pos
 	d.path = append(d.path, pathSeg{key: key, index: -1})
 	v, err := d.value()
 	if err != nil {
 		return err
+	}
+	if d.depth == 1 && key == "id" {
+		d.idStart, d.idEnd = valStart, d.pos
 	}
 	d.path = d.path[:len(d.path)-1]
 	d.members = append(d.members, member{key: key, val: v})
@@ -380,6 +414,7 @@ func (d *decoder) strSlow(start int) (string, error) {
 		case c == '"':
 			d.pos++
 			if escaped {
+				d.checkCanonicalString(start-1, d.buf)
 				return string(d.buf), nil
 			}
 			return d.s[start : d.pos-1], nil
@@ -404,6 +439,20 @@ func (d *decoder) strSlow(start int) (string, error) {
 		}
 	}
 	return "", d.eof()
+}
+
+// checkCanonicalString sets d.noncanon unless the string that starts with
+// its quote at offset quote, and ends just before d.pos, is written as
+// AppendCanonical writes s, the value it decoded to. Only strings with
+// escapes need this: other strings are written raw.
+func (d *decoder) checkCanonicalString(quote int, s []byte) {
+	if d.noncanon {
+		return
+	}
+	var tmp [64]byte
+	if string(appendCanonicalString(tmp[:0], string(s))) != d.s[quote:d.pos] {
+		d.noncanon = true
+	}
 }
 
 // runeLen returns the length of the valid UTF-8 sequence at d.pos, whose

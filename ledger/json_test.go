@@ -350,7 +350,92 @@ func TestDecodeJSONAgreesWithStdlib(t *testing.T) {
 		v := genValue(4).Draw(t, "v")
 		b := genNoisyJSON(t, v)
 		checkAgreesWithStdlib(t, b)
+		checkCanonicalFlag(t, b)
 	})
+}
+
+// checkCanonicalFlag fails unless decodeJSON calls b canonical exactly when
+// AppendCanonical writes its value back as b, and unless the id offsets of
+// a canonical object with an "id" bound that member's value (both 0 when
+// there is none).
+func checkCanonicalFlag(t fataler, b []byte) {
+	t.Helper()
+	v, in, err := decodeJSON(b)
+	if err != nil {
+		return
+	}
+	again := AppendCanonical(nil, v)
+	if (in != nil) != bytes.Equal(again, b) {
+		t.Fatalf("decodeJSON(%q) canonical=%v, but AppendCanonical writes %q", b, in != nil, again)
+	}
+	if in == nil {
+		return
+	}
+	m, _ := v.(map[string]any)
+	id, ok := m["id"]
+	if !ok {
+		if in.idStart != 0 || in.idEnd != 0 {
+			t.Fatalf("decodeJSON(%q) id at %d..%d, want none", b, in.idStart, in.idEnd)
+		}
+		return
+	}
+	if got, want := b[in.idStart:in.idEnd], AppendCanonical(nil, id); !bytes.Equal(got, want) {
+		t.Fatalf("decodeJSON(%q) id at %d..%d is %q, want %q", b, in.idStart, in.idEnd, got, want)
+	}
+}
+
+// TestDecodeJSONCanonicalInput writes objects with an "id" (and nested
+// ones, which are not the id) canonically and then noisily: the canonical
+// bytes must be found canonical, with the id where it is, and the noisy
+// ones exactly when they happen to be canonical too.
+func TestDecodeJSONCanonicalInput(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		top := map[string]any{"id": genValue(2).Draw(t, "id"), "v": genValue(3).Draw(t, "v"),
+			rapid.String().Draw(t, "key"): map[string]any{"id": "nested"}}
+		canon := AppendCanonical(nil, top)
+		if _, in, err := decodeJSON(canon); err != nil || in == nil {
+			t.Fatalf("decodeJSON(%q) = %v, canonical=%v; want canonical", canon, err, in != nil)
+		}
+		checkCanonicalFlag(t, canon)
+		checkCanonicalFlag(t, genNoisyJSON(t, top))
+	})
+}
+
+func TestDecodeJSONCanonicalCases(t *testing.T) {
+	tests := []struct {
+		in        string
+		canonical bool
+	}{
+		{`{"a":1,"b":[true,false,null],"id":"x"}`, true},
+		{`{"a":1, "b":2}`, false},           // whitespace
+		{` {"a":1}`, false},                 // leading whitespace
+		{`{"a":1}` + "\n", false},           // trailing whitespace
+		{`{"b":1,"a":2}`, false},            // keys out of order
+		{`{"B":1,"a":2}`, true},             // bytewise: 'B' < 'a'
+		{`{"a":{"d":1,"c":2}}`, false},      // nested keys out of order
+		{`["\u001F\n\"\\x"]`, true},         // the escapes RapidJSON writes
+		{`["\u001f"]`, false},               // lower-case hex
+		{`["\u00e9"]`, false},               // an escape RapidJSON writes raw
+		{`["é\u007f"]`, false},              // DEL escaped
+		{"[\"\u007f\"]", true},              // DEL raw
+		{`["\/"]`, false},                   // an escaped solidus
+		{`[1.0,100.0,1e+16,1.5e-07]`, true}, // Python's repr
+		{`[1.00]`, false},
+		{`[1E2]`, false},
+		{`[1e16]`, false},
+		{`[-0]`, false},
+		{`[0,-1,12345678901234567890123]`, true},
+	}
+	for _, tt := range tests {
+		_, in, err := decodeJSON([]byte(tt.in))
+		if err != nil {
+			t.Fatalf("decodeJSON(%s)=%v", tt.in, err)
+		}
+		if (in != nil) != tt.canonical {
+			t.Errorf("decodeJSON(%s) canonical=%v, want %v", tt.in, in != nil, tt.canonical)
+		}
+		checkCanonicalFlag(t, []byte(tt.in))
+	}
 }
 
 // genNoisyJSON writes v as JSON with random whitespace, random \u escapes and
@@ -459,6 +544,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 		checkAgreesWithStdlib(t, b)
+		checkCanonicalFlag(t, b)
 	})
 }
 
