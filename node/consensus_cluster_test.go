@@ -35,6 +35,14 @@ func TestClusterCommitsSameBlocks(t *testing.T) {
 	h := c.waitCommitted(ctx, last.ID, all(5)...)
 	c.waitHeight(ctx, h, all(5)...)
 	c.sameChain(h, all(5)...)
+	// Every node took batches from the others by gossip (unsigned, on
+	// txs/2), none refused: the transactions did not all come by fetching.
+	for i, n := range c.nodes {
+		g := n.metrics.cons.gossip
+		if ok, bad := testutil.ToFloat64(g.WithLabelValues(topicTxs, "accept")), testutil.ToFloat64(g.WithLabelValues(topicTxs, "reject")); ok == 0 || bad != 0 {
+			t.Fatalf("node %d: %v transaction batches accepted, %v rejected; want some, none", i, ok, bad)
+		}
+	}
 	st := c.nodes[4].Status()
 	if st.Peers == 0 || len(st.PeerList) != st.Peers {
 		t.Fatalf("follower Status() peers %d, list %d, want connected peers", st.Peers, len(st.PeerList))

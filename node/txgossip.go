@@ -196,13 +196,20 @@ func (g *txGossip) offer(raws [][]byte, vtxs []*ledger.VerifiedTx) error {
 	return nil
 }
 
+// txsTopicVersion is the "txs" topic's version: 2 since batches go
+// unsigned. Nodes of version 1 signed them and refuse unsigned ones with a
+// penalty; with distinct topics, nodes of both versions keep voting together
+// during an upgrade and fetch the transactions a proposal names from each
+// other.
+const txsTopicVersion = 2
+
 // topicConfig is the "txs" topic: anyone may publish, g validates. Its
 // messages are unsigned: every transaction in a batch carries its issuers'
 // signatures, which validate checks, and a bad batch costs the peer that
 // sent it its gossip score. A libp2p signature over each batch cost a
 // caretaker 7% of its CPU at 1,500 tx/s, for nothing those checks lack.
 func (g *txGossip) topicConfig() p2p.TopicConfig {
-	return p2p.TopicConfig{Name: topicTxs, MaxBytes: MaxGossipBatchBytes, Unsigned: true, Validate: g.validate,
+	return p2p.TopicConfig{Name: topicTxs, Version: txsTopicVersion, MaxBytes: MaxGossipBatchBytes, Unsigned: true, Validate: g.validate,
 		Handle: func(peer.ID, []byte) {}, Concurrency: gossipValidators}
 }
 

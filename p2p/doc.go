@@ -14,7 +14,8 @@
 //
 // # Topics
 //
-// Gossip topics are named /ipdb/<chain>/<name>/1 (Join). Messages are flood-published and
+// Gossip topics are named /ipdb/<chain>/<name>/<version> (Join; TopicConfig.Version, 1
+// unless a topic's messages changed incompatibly). Messages are flood-published and
 // signed by their author, except on Unsigned topics, whose data proves itself (signed
 // transactions) and whose messages carry no signature and no author we could trust: their
 // Validator and Handler get the peer that sent the message instead. Gossipsub's own

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -25,7 +26,7 @@ import (
 
 // Config configures a Host. It is plain data; each field states what its zero value means.
 type Config struct {
-	// ChainID names topics and protocols: /ipdb/<chain>/<name>/1. Required.
+	// ChainID names topics and protocols: /ipdb/<chain>/<name>/<version>. Required.
 	ChainID string
 	// Key is the libp2p identity (Ed25519). Required.
 	Key crypto.PrivKey
@@ -253,9 +254,13 @@ func (h *Host) goTracked(fn func()) bool {
 	return true
 }
 
-// protocolName is /ipdb/<chain>/<name>/1, used for topics and stream protocols.
-func (h *Host) protocolName(name string) string {
-	return "/ipdb/" + h.cfg.ChainID + "/" + name + "/1"
+// protocolName is /ipdb/<chain>/<name>/1, used for stream protocols and topics of
+// version 1.
+func (h *Host) protocolName(name string) string { return h.versionedName(name, 1) }
+
+// versionedName is /ipdb/<chain>/<name>/<version>.
+func (h *Host) versionedName(name string, version int) string {
+	return "/ipdb/" + h.cfg.ChainID + "/" + name + "/" + strconv.Itoa(version)
 }
 
 // enter registers a unit of work Close must wait for; false after Close. Pair with leave.

@@ -18,6 +18,8 @@ const (
 	maxChainIDBytes = 64
 	// maxNameBytes bounds topic and protocol names for the same reason.
 	maxNameBytes = 64
+	// maxTopicVersion bounds TopicConfig.Version, for the same reason.
+	maxTopicVersion = 1 << 16
 	// maxDropReasons bounds disconnect reasons awaiting their Disconnected notification;
 	// beyond it a disconnect is logged without its reason.
 	maxDropReasons = 1024

@@ -169,7 +169,7 @@ func TestSignatureRules(t *testing.T) {
 }
 
 func TestMessageID(t *testing.T) {
-	topic, from, seqno := "/ipdb/test/txs/1", []byte("\x00\x24peer"), []byte{0, 0, 0, 0, 0, 0, 0, 1}
+	topic, from, seqno := "/ipdb/test/txs/2", []byte("\x00\x24peer"), []byte{0, 0, 0, 0, 0, 0, 0, 1}
 	msg := func(data string, mod func(*pb.Message)) *pb.Message {
 		m := &pb.Message{Topic: &topic, From: from, Seqno: seqno, Data: []byte(data)}
 		if mod != nil {
@@ -211,7 +211,7 @@ func TestMessageID(t *testing.T) {
 // BenchmarkMessageID is the id of an unsigned 16 KiB batch, computed once per
 // message a router receives.
 func BenchmarkMessageID(b *testing.B) {
-	topic := "/ipdb/test/txs/1"
+	topic := "/ipdb/test/txs/2"
 	m := &pb.Message{Topic: &topic, From: bytes.Repeat([]byte{1}, 38), Seqno: make([]byte, 8), Data: make([]byte, 16<<10)}
 	b.SetBytes(int64(len(m.Data)))
 	for b.Loop() {

@@ -45,7 +45,7 @@ type Validator func(ctx context.Context, from peer.ID, data []byte) Verdict
 // beyond subscriptionBuffer (logged at debug); it should hand heavy work elsewhere.
 type Handler func(from peer.ID, data []byte)
 
-// TopicConfig describes one gossip topic, /ipdb/<chain>/<Name>/1.
+// TopicConfig describes one gossip topic, /ipdb/<chain>/<Name>/<Version>.
 type TopicConfig struct {
 	Name           string // "txs", "proposals", "votes"
 	MaxBytes       int    // message size limit, 1..Config.MaxMessageBytes
@@ -58,6 +58,11 @@ type TopicConfig struct {
 	Unsigned bool
 	Validate Validator // nil = Accept
 	Handle   Handler   // nil = messages are validated and relayed only
+	// Version is the topic's wire version, the last element of its name (0 means 1).
+	// Raise it when the topic's messages change so that older nodes would penalise
+	// newer ones: nodes of two versions then simply do not share the topic, and keep
+	// their other topics during a rolling upgrade.
+	Version int
 	// Concurrency bounds how many of the topic's messages are validated at
 	// once (0: gossipsub's default, 1024). Messages beyond it are dropped
 	// unjudged, so that a heavy topic cannot take the CPU from the others.
@@ -74,9 +79,10 @@ type Topic struct {
 	cancel context.CancelFunc
 }
 
-// Join joins a topic: it registers the validator chain (size, then caretaker allow-list,
-// then tc.Validate) and starts the handler goroutine. Errors wrap ErrConfig,
-// ErrTopicJoined or ErrClosed. Safe for concurrent use.
+// Join joins a topic: it registers the validator chain (signature rule, size, caretaker
+// allow-list, then tc.Validate) and starts the handler goroutine. One name may be joined
+// at several versions. Errors wrap ErrConfig, ErrTopicJoined or ErrClosed. Safe for
+// concurrent use.
 func (h *Host) Join(tc TopicConfig) (*Topic, error) {
 	if err := h.checkTopicConfig(tc); err != nil {
 		return nil, err
@@ -86,14 +92,15 @@ func (h *Host) Join(tc TopicConfig) (*Topic, error) {
 	if h.closed {
 		return nil, ErrClosed
 	}
-	if _, ok := h.topics[tc.Name]; ok {
-		return nil, fmt.Errorf("%w: %s", ErrTopicJoined, tc.Name)
+	name := h.versionedName(tc.Name, max(1, tc.Version))
+	if _, ok := h.topics[name]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrTopicJoined, name)
 	}
-	t, err := h.joinLocked(tc)
+	t, err := h.joinLocked(tc, name)
 	if err != nil {
 		return nil, err
 	}
-	h.topics[tc.Name] = t
+	h.topics[name] = t
 	return t, nil
 }
 
@@ -105,15 +112,18 @@ func (h *Host) checkTopicConfig(tc TopicConfig) error {
 	if tc.MaxBytes <= 0 || tc.MaxBytes > h.cfg.MaxMessageBytes {
 		return fmt.Errorf("%w: topic %s MaxBytes %d not in 1..%d", ErrConfig, tc.Name, tc.MaxBytes, h.cfg.MaxMessageBytes)
 	}
+	if tc.Version < 0 || tc.Version > maxTopicVersion {
+		return fmt.Errorf("%w: topic %s version %d not in 0..%d", ErrConfig, tc.Name, tc.Version, maxTopicVersion)
+	}
 	if tc.Unsigned && tc.CaretakersOnly {
 		return fmt.Errorf("%w: topic %s: an unsigned topic has no author to check against the caretakers", ErrConfig, tc.Name)
 	}
 	return nil
 }
 
-// joinLocked does the pubsub work of Join; h.mu is held.
-func (h *Host) joinLocked(tc TopicConfig) (*Topic, error) {
-	t := &Topic{h: h, cfg: tc, name: h.protocolName(tc.Name)}
+// joinLocked does the pubsub work of Join for the topic named name; h.mu is held.
+func (h *Host) joinLocked(tc TopicConfig, name string) (*Topic, error) {
+	t := &Topic{h: h, cfg: tc, name: name}
 	opts := []pubsub.ValidatorOpt{pubsub.WithValidatorTimeout(validateTimeout)}
 	if tc.Concurrency > 0 {
 		opts = append(opts, pubsub.WithValidatorConcurrency(tc.Concurrency))

@@ -178,7 +178,7 @@ func TestPublishErrors(t *testing.T) {
 		t.Fatalf("Join(again)=%v, want %v", err, ErrTopicJoined)
 	}
 	for _, tc := range []TopicConfig{{Name: "x", MaxBytes: 0}, {Name: "", MaxBytes: 1}, {Name: "y", MaxBytes: DefaultMaxMessageBytes + 1},
-		{Name: "z", MaxBytes: 1, Unsigned: true, CaretakersOnly: true}} {
+		{Name: "z", MaxBytes: 1, Unsigned: true, CaretakersOnly: true}, {Name: "v", MaxBytes: 1, Version: -1}} {
 		if _, err := h.Join(tc); !errors.Is(err, ErrConfig) {
 			t.Fatalf("Join(%+v)=%v, want %v", tc, err, ErrConfig)
 		}
@@ -191,5 +191,33 @@ func TestPublishErrors(t *testing.T) {
 	}
 	if _, err := h.Join(TopicConfig{Name: "late", MaxBytes: 4}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Join() after Close = %v, want %v", err, ErrClosed)
+	}
+}
+
+// TestTopicVersions joins one topic name at versions 1 and 2: they are distinct
+// topics, so a message of one never reaches the other's subscribers.
+func TestTopicVersions(t *testing.T) {
+	hosts := startNet(t, 3)
+	v1, in1 := joinAll(t, hosts[:2], TopicConfig{Name: "t", MaxBytes: 64})
+	v2, in2 := joinAll(t, []*Host{hosts[0], hosts[2]}, TopicConfig{Name: "t", MaxBytes: 64, Version: 2})
+	if got, want := v2[0].name, "/ipdb/test/t/2"; got != want {
+		t.Fatalf("version 2 topic named %q, want %q", got, want)
+	}
+	waitTopicPeers(t, v1[0], 1)
+	waitTopicPeers(t, v2[0], 1)
+	if err := v2[0].Publish(t.Context(), []byte("two")); err != nil {
+		t.Fatalf("Publish()=%v", err)
+	}
+	if err := v1[0].Publish(t.Context(), []byte("one")); err != nil {
+		t.Fatalf("Publish()=%v", err)
+	}
+	if got := in2[1].next(t); got.data != "two" {
+		t.Fatalf("version 2 subscriber got %q, want %q", got.data, "two")
+	}
+	if got := in1[1].next(t); got.data != "one" {
+		t.Fatalf("version 1 subscriber got %q, want %q", got.data, "one")
+	}
+	if !in1[1].empty() || !in2[1].empty() {
+		t.Fatalf("a message crossed versions")
 	}
 }
