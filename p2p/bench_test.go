@@ -10,14 +10,22 @@ import (
 
 // BenchmarkPublish4Hosts publishes 1 KiB messages on one host and counts them delivered
 // at the three others, with at most publishWindow messages in flight (gossipsub drops
-// beyond its per-peer queue).
+// beyond its per-peer queue), on a signed topic and an Unsigned one.
 func BenchmarkPublish4Hosts(b *testing.B) {
+	for _, unsigned := range []bool{false, true} {
+		b.Run(map[bool]string{false: "signed", true: "unsigned"}[unsigned], func(b *testing.B) {
+			benchmarkPublish4Hosts(b, unsigned)
+		})
+	}
+}
+
+func benchmarkPublish4Hosts(b *testing.B, unsigned bool) {
 	const publishWindow = 32
 	hosts := startNet(b, 4)
 	done := make(chan struct{}, 3*publishWindow)
 	var topics []*Topic
 	for i, h := range hosts {
-		tc := TopicConfig{Name: "bench", MaxBytes: 2048}
+		tc := TopicConfig{Name: "bench", MaxBytes: 2048, Unsigned: unsigned}
 		if i > 0 {
 			tc.Handle = func(peer.ID, []byte) { done <- struct{}{} }
 		}
