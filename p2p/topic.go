@@ -35,8 +35,9 @@ func (v Verdict) String() string {
 }
 
 // Validator decides on one gossiped message. from is the original author (its signature
-// was checked by gossipsub), or on an Unsigned topic the peer that sent it to us. It may run concurrently with itself and is bounded by a
-// ctx deadline; it also runs on our own messages before Publish sends them.
+// was checked by gossipsub), or on an Unsigned topic the peer that sent it to us. It may
+// run concurrently with itself and is bounded by a ctx deadline; it also runs on our own
+// messages before Publish sends them.
 type Validator func(ctx context.Context, from peer.ID, data []byte) Verdict
 
 // Handler is called for each accepted message from another author, serially per topic,
