@@ -2,8 +2,6 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/sha3"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -76,16 +74,15 @@ func txFromBody(body map[string]any, in *canonicalInput) (*Tx, error) {
 	return tx, nil
 }
 
-// hashID is hashID for canonical input: the hashed bytes are the input
-// with the id's value replaced by null.
+// hashID is the package's hashID for canonical input: the hashed bytes are
+// the input with the id's value replaced by null.
 func (in *canonicalInput) hashID() (string, []byte) {
 	const null = "null"
 	b := make([]byte, 0, len(in.b)-(in.idEnd-in.idStart)+len(null))
 	b = append(b, in.b[:in.idStart]...)
 	b = append(b, null...)
 	b = append(b, in.b[in.idEnd:]...)
-	sum := sha3.Sum256(b)
-	return hex.EncodeToString(sum[:]), b
+	return idOf(b), b
 }
 
 // idText renders a proposed id for the InvalidHash message.

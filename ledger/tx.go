@@ -136,8 +136,14 @@ func hashID(body map[string]any, buf []byte) (string, []byte) {
 	}
 	shallow["id"] = nil
 	buf = AppendCanonical(buf[:0], shallow)
-	sum := sha3.Sum256(buf)
-	return hex.EncodeToString(sum[:]), buf
+	return idOf(buf), buf
+}
+
+// idOf is the id of a transaction whose hashed bytes (canonical, with "id"
+// null) are hashed: their SHA3-256, in lower-case hex.
+func idOf(hashed []byte) string {
+	sum := sha3.Sum256(hashed)
+	return hex.EncodeToString(sum[:])
 }
 
 // HashedBytes returns the canonical bytes with "id" null: the bytes whose

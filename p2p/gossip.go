@@ -80,8 +80,9 @@ func messageID(m *pb.Message) string {
 		return pubsub.DefaultMsgIdFn(m)
 	}
 	d := sha256.New()
+	var n [binary.MaxVarintLen64]byte
 	for _, f := range [][]byte{[]byte(m.GetTopic()), m.GetFrom(), m.GetSeqno(), m.GetData()} {
-		d.Write(binary.AppendUvarint(nil, uint64(len(f))))
+		d.Write(binary.AppendUvarint(n[:0], uint64(len(f))))
 		d.Write(f)
 	}
 	return string(d.Sum([]byte{'u'}))
