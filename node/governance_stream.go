@@ -51,9 +51,9 @@ func (s *electionStream) serve(w http.ResponseWriter, r *http.Request, _ string)
 	if e := s.enter(r); e != nil {
 		return e
 	}
-	defer s.leave()
 	events, cancel := g.SubscribeElections(s.buf)
 	defer cancel()
+	defer s.leave() // before cancel, as in eventStream.serve
 	streamTo(w, r, s.log, events, func(m []byte) []byte { return m })
 	return nil
 }

@@ -93,9 +93,11 @@ func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *a
 	if e := s.enter(r); e != nil {
 		return e
 	}
-	defer s.leave()
 	sub := s.b.Subscribe(s.buf)
+	// The slot is given back before the subscription closes, so whoever
+	// sees it closed may take the slot at once.
 	defer sub.Close()
+	defer s.leave()
 	streamTo(w, r, s.log, sub.C, func(ev Event) []byte { return appendEvent(nil, ev) })
 	return nil
 }
