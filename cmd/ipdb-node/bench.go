@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -277,8 +276,10 @@ func (r *benchRun) submit(ctx context.Context) int {
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
 		wg.Go(func() {
+			p := newPoster(ctx, r.cfg.APIs, r.hc)
+			defer p.close()
 			for i := range jobs {
-				r.post(ctx, i)
+				r.post(p, i)
 			}
 		})
 	}
@@ -303,28 +304,18 @@ offer:
 }
 
 // post sends transaction i with mode=async to the next API in turn.
-func (r *benchRun) post(ctx context.Context, i int) {
+func (r *benchRun) post(p *poster, i int) {
 	tx := &r.txs[i]
-	u := r.cfg.APIs[i%len(r.cfg.APIs)] + apiPrefix + "/transactions?mode=" + modeAsync
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(tx.body))
-	if err != nil {
-		r.refuse(err.Error())
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
 	tx.sent.Store(r.now())
-	resp, err := r.hc.Do(req)
-	if err != nil {
+	status, body, err := p.post(i%len(r.cfg.APIs), tx.body)
+	switch {
+	case err != nil:
 		r.refuse(err.Error())
-		return
+	case status != http.StatusAccepted:
+		r.refuse(fmt.Sprintf("%d %s", status, errorMessage(body)))
+	default:
+		r.accepted.Add(1)
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		r.refuse(fmt.Sprintf("%d %s", resp.StatusCode, errorMessage(body)))
-		return
-	}
-	r.accepted.Add(1)
 }
 
 // refuse counts a transaction the API did not accept, keeping the first
