@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipdb/ipdb-node/genesis"
 	"github.com/ipdb/ipdb-node/ledger"
+	"github.com/ipdb/ipdb-node/p2p"
 )
 
 // testPeerKey returns the libp2p key of a seed filled with b.
@@ -154,6 +155,23 @@ func (c *cluster) waitHeight(ctx context.Context, h uint64, nodes ...int) {
 			case <-ctx.Done():
 				c.t.Fatalf("node %d at height %d, want %d: %v", i, c.nodes[i].Status().Height, h, ctx.Err())
 			case <-time.After(20 * time.Millisecond): // bounded poll: another node's commit signals nothing here
+			}
+		}
+	}
+}
+
+// waitTxsMesh waits (bounded by ctx) until every node knows every other
+// to be subscribed to the txs topic, so that a batch any of them publishes
+// reaches all the others.
+func (c *cluster) waitTxsMesh(ctx context.Context) {
+	c.t.Helper()
+	for i, n := range c.nodes {
+		topic := n.gossip.topic.(*p2p.Topic)
+		for len(topic.Peers()) < len(c.nodes)-1 {
+			select {
+			case <-ctx.Done():
+				c.t.Fatalf("node %d knows %d peers on the txs topic, want %d: %v", i, len(topic.Peers()), len(c.nodes)-1, ctx.Err())
+			case <-time.After(20 * time.Millisecond): // bounded poll: gossipsub signals no subscription
 			}
 		}
 	}

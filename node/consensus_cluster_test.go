@@ -23,6 +23,7 @@ func TestClusterCommitsSameBlocks(t *testing.T) {
 	c := newCluster(t, 4, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
 	defer cancel()
+	c.waitTxsMesh(ctx) // else batches published before a subscription was known skip that node
 	alice := newKey(t, 1)
 	var last *ledger.Tx
 	for i := range 5 {
@@ -63,8 +64,28 @@ func TestClusterFetchesMissingTx(t *testing.T) {
 	if err := c.nodes[2].backlog.Add(verify(t, tx)); err != nil { // bypass gossip: only node 2 has it
 		t.Fatalf("backlog.Add()=%v", err)
 	}
+	// The others hold it as seen, as if they had lost its batch: node 2's
+	// re-gossip passes them by, and they fetch it when a proposal names it.
+	for _, i := range []int{0, 1, 3} {
+		c.nodes[i].gossip.seen.add(tx.Canonical())
+	}
 	h := c.waitCommitted(ctx, tx.ID, all(4)...)
 	c.sameChain(h, all(4)...)
+	// Deciding took 3 of the 4 equal votes: node 2's and at least two
+	// others', each cast after verifying the block, so after fetching the
+	// transaction (once: it then joins the backlog). The fourth may have
+	// fetched it too, or synced the block.
+	fetched := 0.0
+	for i, n := range c.nodes {
+		got := testutil.ToFloat64(n.metrics.cons.fetched)
+		if i == 2 && got != 0 {
+			t.Fatalf("node 2 fetched %v transactions, want none", got)
+		}
+		fetched += got
+	}
+	if fetched < 2 || fetched > 3 {
+		t.Fatalf("the others fetched %v transactions in all, want 2 or 3", fetched)
+	}
 }
 
 func TestClusterRejectsRogueVotes(t *testing.T) {

@@ -19,6 +19,7 @@ type consensusMetrics struct {
 	synced      prometheus.Counter
 	syncFailed  prometheus.Counter
 	relayed     prometheus.Counter
+	fetched     prometheus.Counter
 }
 
 func newConsensusMetrics() *consensusMetrics {
@@ -35,11 +36,13 @@ func newConsensusMetrics() *consensusMetrics {
 		synced:      counter("sync_blocks_total", "Blocks stored by block sync."),
 		syncFailed:  counter("sync_failures_total", "Block-sync answers that failed (request, decode or verification); the sync is retried."),
 		relayed:     counter("consensus_votes_relayed_total", "Other caretakers' votes re-published on a retry timer."),
+		fetched: counter("txs_fetched_total",
+			"Transactions a proposal named that had not reached the node by gossip, fetched from peers."),
 	}
 }
 
 func (c *consensusMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.height, c.rounds, c.votes, c.verdicts, c.gossip, c.equivocated, c.synced, c.syncFailed, c.relayed}
+	return []prometheus.Collector{c.height, c.rounds, c.votes, c.verdicts, c.gossip, c.equivocated, c.synced, c.syncFailed, c.relayed, c.fetched}
 }
 
 // watchPeers adds the connected-peers gauge, read from count at each scrape.
@@ -104,6 +107,13 @@ func (m *Metrics) equivocation() {
 func (m *Metrics) syncFailed() {
 	if m != nil {
 		m.cons.syncFailed.Inc()
+	}
+}
+
+// fetched counts n transactions fetched for a proposal.
+func (m *Metrics) fetched(n int) {
+	if m != nil {
+		m.cons.fetched.Add(float64(n))
 	}
 }
 

@@ -58,7 +58,7 @@ func (n *Node) startP2P(o *Options) error {
 	n.app.announce = host.SetHeight
 	n.metrics.watchPeers(func() int { return len(host.Peers()) })
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
-	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log}
+	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log, metrics: n.metrics}
 	ver := &verifier{store: n.store, backlog: n.backlog, gov: n.gov, fetch: fetch}
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,
 		log: n.log.With("component", "sync"), metrics: n.metrics, checkTx: syncCheck(o.Config.Consensus.SyncVerifySignatures)}

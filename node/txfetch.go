@@ -34,6 +34,7 @@ type txFetcher struct {
 	store   *ledger.Store
 	gossip  *txGossip // offered what we fetch; nil in tests without one
 	log     *slog.Logger
+	metrics *Metrics
 }
 
 // serve answers a request from the backlog, then the store, within
@@ -105,6 +106,7 @@ func (f *txFetcher) fetch(ctx context.Context, first peer.ID, want []cid.Cid) ([
 			errs = append(errs, fmt.Errorf("peer %s: %w", p, err))
 		}
 		if len(got) == len(want) {
+			f.metrics.fetched(len(want))
 			out := make([]*ledger.VerifiedTx, len(want))
 			for i, c := range want {
 				out[i] = got[c]

@@ -141,6 +141,47 @@ func TestTxGossipValidate(t *testing.T) {
 	}
 }
 
+// TestTxGossipBatchesWaitTheirTurn: a batch that arrives while another is
+// being verified waits for it instead of being dropped (gossipsub would
+// count it as seen, and its copies from other peers as duplicates); one
+// whose validator's time runs out while waiting is ignored, not charged to
+// the peer.
+func TestTxGossipBatchesWaitTheirTurn(t *testing.T) {
+	if c := (&txGossip{}).topicConfig().Concurrency; c != gossipVerifying+gossipWaiting || gossipWaiting < 1 {
+		t.Fatalf("txs topic concurrency %d, want %d verifying plus %d waiting", c, gossipVerifying, gossipWaiting)
+	}
+	owner := newKey(t, 1)
+	first, second := createTx(t, owner, 0, 1), createTx(t, owner, 1, 1)
+	synctest.Test(t, func(t *testing.T) {
+		bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 10, 1<<20, 100)
+		g := newTxGossip("self", time.Second, bl, slog.New(slog.DiscardHandler), nil)
+		g.turn <- struct{}{} // another batch is being verified
+		got := make(chan p2p.Verdict, 1)
+		go func() { got <- g.validate(t.Context(), "peer", encodeTxBatch([][]byte{first.Canonical()})) }()
+		synctest.Wait()
+		select {
+		case v := <-got:
+			t.Fatalf("validate()=%v while another batch was being verified, want it to wait", v)
+		default:
+		}
+		<-g.turn // that batch is done
+		if v := <-got; v != p2p.Accept {
+			t.Fatalf("validate()=%v after waiting, want %v", v, p2p.Accept)
+		}
+
+		g.turn <- struct{}{}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if v := g.validate(ctx, "peer", encodeTxBatch([][]byte{second.Canonical()})); v != p2p.Ignore {
+			t.Fatalf("validate()=%v when its time ran out waiting, want %v", v, p2p.Ignore)
+		}
+		<-g.turn
+		if n, _ := bl.Stats(); n != 1 || bl.Get(first.ID) == nil {
+			t.Fatalf("backlog holds %d, want only the batch that got its turn", n)
+		}
+	})
+}
+
 // TestSeenSet checks that the set filters what it remembers, keeps the
 // order of the rest, and forgets the oldest beyond its bound.
 func TestSeenSet(t *testing.T) {

@@ -189,6 +189,10 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// Peers returns the peers known to be subscribed to the topic: those a
+// Publish sends to.
+func (t *Topic) Peers() []peer.ID { return t.topic.ListPeers() }
+
 // validate is the gossipsub validator: signature presence, size, then allow-list, then
 // the caller's Validator.
 func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
