@@ -20,6 +20,8 @@
 #             PROFILE_AT seconds (5) into the load is written there
 #             ("": none)
 #   BENCH_PROFILE  a file: the load generator's own CPU profile ("": none)
+#   BACKOFF   1: workers refused with Retry-After wait it out (bench
+#             --backoff), as clients that honour it do (0)
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -34,6 +36,7 @@ MAX_TXS=${MAX_TXS:-1000}
 PROFILE=${PROFILE:-}
 PROFILE_AT=${PROFILE_AT:-5}
 BENCH_PROFILE=${BENCH_PROFILE:-}
+BACKOFF=${BACKOFF:-0}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -88,7 +91,8 @@ if [ -n "$PROFILE" ]; then
 fi
 TIMEFORMAT="== load generator's CPU seconds: %U user, %S system"
 { time "$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
-	--size "$SIZE" --workers "$WORKERS" ${BENCH_PROFILE:+--cpuprofile "$BENCH_PROFILE"} | tail -4; } 2>&1
+	--size "$SIZE" --workers "$WORKERS" ${BENCH_PROFILE:+--cpuprofile "$BENCH_PROFILE"} \
+	$([ "$BACKOFF" = 1 ] && echo --backoff) | tail -5; } 2>&1
 
 # CPU seconds (user + system) each caretaker used so far, from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }

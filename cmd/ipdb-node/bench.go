@@ -61,6 +61,10 @@ type benchConfig struct {
 	Size     int           // about how many bytes each CREATE has
 	Workers  int           // most POSTs in flight
 	Drain    time.Duration // how long to wait for commits after the last POST
+	// Backoff makes a worker refused with a Retry-After (503) wait that
+	// long before its next POST, as a client that honours it does; the
+	// refused transaction is not sent again.
+	Backoff  bool
 	Key      ledger.KeyPair
 	Progress io.Writer // progress lines
 }
@@ -134,6 +138,8 @@ type benchRun struct {
 	byID  map[string]int // read-only once the run starts
 	epoch time.Time
 	hc    *http.Client
+	// backoff waits out a Retry-After (sleep; tests record it instead).
+	backoff func(ctx context.Context, d time.Duration)
 
 	accepted, refused, commits atomic.Int64
 	progress                   chan struct{} // capacity 1: a commit was seen
@@ -172,7 +178,7 @@ func runBench(ctx context.Context, cfg benchConfig) (benchResult, error) {
 
 // newBenchRun returns a run over txs.
 func newBenchRun(cfg benchConfig, txs []benchTx) *benchRun {
-	r := &benchRun{cfg: cfg, txs: txs, byID: make(map[string]int, len(txs)), epoch: time.Now(),
+	r := &benchRun{cfg: cfg, txs: txs, byID: make(map[string]int, len(txs)), epoch: time.Now(), backoff: sleep,
 		progress: make(chan struct{}, 1), streamErr: make(chan error, len(cfg.APIs))}
 	for i := range txs {
 		r.byID[txs[i].id] = i
@@ -273,18 +279,19 @@ func (r *benchRun) submit(ctx context.Context) int {
 	lim := rate.NewLimiter(rate.Limit(r.cfg.Rate), burst)
 	lim.AllowN(time.Now(), burst) // start empty: paced from the first POST, no opening burst
 	jobs := make(chan int)
+	// sendCtx ends the offering; a worker backing off stops waiting then.
+	sendCtx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
+	defer cancel()
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
 		wg.Go(func() {
 			p := newPoster(ctx, r.cfg.APIs, r.hc)
 			defer p.close()
 			for i := range jobs {
-				r.post(p, i)
+				r.post(sendCtx, p, i)
 			}
 		})
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
-	defer cancel()
 	sent := 0
 offer:
 	for i := range r.txs {
@@ -303,18 +310,33 @@ offer:
 	return sent
 }
 
-// post sends transaction i with mode=async to the next API in turn.
-func (r *benchRun) post(p *poster, i int) {
+// post sends transaction i with mode=async to the next API in turn. With
+// cfg.Backoff, a refusal carrying Retry-After keeps the worker idle that
+// long (until ctx is done).
+func (r *benchRun) post(ctx context.Context, p *poster, i int) {
 	tx := &r.txs[i]
 	tx.sent.Store(r.now())
-	status, body, err := p.post(i%len(r.cfg.APIs), tx.body)
+	a, err := p.post(i%len(r.cfg.APIs), tx.body)
 	switch {
 	case err != nil:
 		r.refuse(err.Error())
-	case status != http.StatusAccepted:
-		r.refuse(fmt.Sprintf("%d %s", status, errorMessage(body)))
+	case a.status != http.StatusAccepted:
+		r.refuse(fmt.Sprintf("%d %s", a.status, errorMessage(a.body)))
+		if r.cfg.Backoff && a.retry > 0 {
+			r.backoff(ctx, a.retry)
+		}
 	default:
 		r.accepted.Add(1)
+	}
+}
+
+// sleep waits d or until ctx is done: the default backoff.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

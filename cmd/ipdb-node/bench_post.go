@@ -67,21 +67,40 @@ func newPoster(ctx context.Context, apis []string, hc *http.Client) *poster {
 	return p
 }
 
-// post sends body to API i and returns the answer's status and body (at
-// most maxAPIResponseBytes).
-func (p *poster) post(i int, body []byte) (int, []byte, error) {
+// post sends body to API i and returns its answer.
+func (p *poster) post(i int, body []byte) (postAnswer, error) {
 	t := &p.targets[i]
 	if t.addr == "" {
 		return p.postHTTP(t.base, body)
 	}
-	status, answer, err := p.roundTrip(i, body)
+	a, err := p.roundTrip(i, body)
 	var stale errStaleConn
 	if errors.As(err, &stale) {
 		// The server closed a kept-alive connection before reading this
 		// request: it was never handled, so send it once more on a new one.
-		status, answer, err = p.roundTrip(i, body)
+		a, err = p.roundTrip(i, body)
 	}
-	return status, answer, err
+	return a, err
+}
+
+// postAnswer is an API's answer to a POST.
+type postAnswer struct {
+	status int
+	body   []byte        // at most maxAPIResponseBytes
+	retry  time.Duration // Retry-After in seconds, at most maxRetryAfter; 0: none
+}
+
+// maxRetryAfter bounds the Retry-After a bench worker honours.
+const maxRetryAfter = time.Minute
+
+// retryAfter parses a Retry-After header given in seconds; 0 for none or
+// another form (an HTTP date, which the node never sends).
+func retryAfter(h http.Header) time.Duration {
+	n, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return min(time.Duration(n)*time.Second, maxRetryAfter)
 }
 
 // errStaleConn is a reused connection that failed before any answer.
@@ -92,36 +111,39 @@ func (e errStaleConn) Unwrap() error { return e.err }
 
 // roundTrip sends body to plain-http API i on its kept-alive connection,
 // dialing one if there is none; any failure closes the connection.
-func (p *poster) roundTrip(i int, body []byte) (status int, answer []byte, err error) {
+func (p *poster) roundTrip(i int, body []byte) (a postAnswer, err error) {
 	c, err := p.conn(i)
 	if err != nil {
-		return 0, nil, err
+		return a, err
 	}
+	answered := false
 	defer func() {
 		if err != nil {
 			p.drop(i)
-			if c.reused && answer == nil && status == 0 && isStale(err) {
+			if c.reused && !answered && isStale(err) {
 				err = errStaleConn{err}
 			}
 		}
 	}()
 	if err := c.c.SetDeadline(time.Now().Add(apiTimeout)); err != nil {
-		return 0, nil, err
+		return a, err
 	}
 	p.req = appendPostRequest(p.req[:0], p.targets[i].host, body)
 	if _, err := c.c.Write(p.req); err != nil {
-		return 0, nil, err
+		return a, err
 	}
 	// Peek first: ReadResponse reports a connection closed before any
 	// answer byte as io.ErrUnexpectedEOF, like one cut off midway.
 	if _, err := c.br.Peek(1); err != nil {
-		return 0, nil, err
+		return a, err
 	}
+	answered = true
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
-		return 0, nil, err
+		return a, err
 	}
-	answer, err = io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
+	a.status, a.retry = resp.StatusCode, retryAfter(resp.Header)
+	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
 	if err == nil {
 		// Past the limit the connection is out of step with the server.
 		if n, _ := resp.Body.Read(make([]byte, 1)); n > 0 {
@@ -130,13 +152,13 @@ func (p *poster) roundTrip(i int, body []byte) (status int, answer []byte, err e
 	}
 	resp.Body.Close()
 	if err != nil {
-		return resp.StatusCode, answer, err
+		return a, err
 	}
 	c.reused = true
 	if resp.Close {
 		p.drop(i)
 	}
-	return resp.StatusCode, answer, nil
+	return a, nil
 }
 
 // isStale reports whether err is what a write to, or a read from, a
@@ -183,19 +205,20 @@ func (p *poster) close() {
 }
 
 // postHTTP sends body through the http.Client (https APIs).
-func (p *poster) postHTTP(base string, body []byte) (int, []byte, error) {
+func (p *poster) postHTTP(base string, body []byte) (postAnswer, error) {
 	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, base+postPath, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return postAnswer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := p.hc.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return postAnswer{}, err
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
-	return resp.StatusCode, answer, err
+	a := postAnswer{status: resp.StatusCode, retry: retryAfter(resp.Header)}
+	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
+	return a, err
 }
 
 // appendPostRequest appends an HTTP/1.1 POST of body to postPath on host.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // postServer is an API stub answering POSTs with handle, counting the
@@ -49,9 +50,9 @@ func TestPosterKeepsOneConnectionPerAPI(t *testing.T) {
 	defer p.close()
 	for i := range 10 {
 		body := []byte(strings.Repeat("x", i*100))
-		status, answer, err := p.post(i%2, body)
-		if err != nil || status != http.StatusAccepted || !bytes.Equal(answer, body) {
-			t.Fatalf("post %d = %d %q %v, want 202 and the body echoed", i, status, answer, err)
+		a, err := p.post(i%2, body)
+		if err != nil || a.status != http.StatusAccepted || !bytes.Equal(a.body, body) || a.retry != 0 {
+			t.Fatalf("post %d = %+v %v, want 202 and the body echoed", i, a, err)
 		}
 	}
 	if conns1.Load() != 1 || conns2.Load() != 1 {
@@ -62,15 +63,16 @@ func TestPosterKeepsOneConnectionPerAPI(t *testing.T) {
 func TestPosterConnectionClose(t *testing.T) {
 	srv, conns := postServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "2")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"message":"Backlog full","status":503}`)
 	})
 	p := newPoster(t.Context(), []string{srv.URL}, nil)
 	defer p.close()
 	for i := range 3 {
-		status, answer, err := p.post(0, []byte("{}"))
-		if err != nil || status != http.StatusServiceUnavailable || errorMessage(answer) != "Backlog full" {
-			t.Fatalf("post %d = %d %q %v, want the 503 and its message", i, status, answer, err)
+		a, err := p.post(0, []byte("{}"))
+		if err != nil || a.status != http.StatusServiceUnavailable || errorMessage(a.body) != "Backlog full" || a.retry != 2*time.Second {
+			t.Fatalf("post %d = %+v %v, want the 503, its message and Retry-After 2 s", i, a, err)
 		}
 	}
 	if conns.Load() != 3 {
@@ -85,13 +87,13 @@ func TestPosterRetriesStaleConnection(t *testing.T) {
 	srv, conns := postServer(t, echo(t))
 	p := newPoster(t.Context(), []string{srv.URL}, nil)
 	defer p.close()
-	if _, _, err := p.post(0, []byte("1")); err != nil {
+	if _, err := p.post(0, []byte("1")); err != nil {
 		t.Fatal(err)
 	}
 	srv.CloseClientConnections()
-	status, answer, err := p.post(0, []byte("2"))
-	if err != nil || status != http.StatusAccepted || string(answer) != "2" {
-		t.Fatalf("post after the server closed the connection = %d %q %v, want 202 on a new one", status, answer, err)
+	a, err := p.post(0, []byte("2"))
+	if err != nil || a.status != http.StatusAccepted || string(a.body) != "2" {
+		t.Fatalf("post after the server closed the connection = %+v %v, want 202 on a new one", a, err)
 	}
 	if conns.Load() != 2 {
 		t.Fatalf("connections %d, want 2", conns.Load())
@@ -111,7 +113,7 @@ func TestPosterNoRetryOnNewConnection(t *testing.T) {
 	})
 	p := newPoster(t.Context(), []string{srv.URL}, nil)
 	defer p.close()
-	if _, _, err := p.post(0, []byte("{}")); err == nil {
+	if _, err := p.post(0, []byte("{}")); err == nil {
 		t.Fatal("post to a server that closes without answering succeeded")
 	}
 	if calls.Load() != 1 {
@@ -129,11 +131,11 @@ func TestPosterAnswerTooLarge(t *testing.T) {
 	})
 	p := newPoster(t.Context(), []string{srv.URL}, nil)
 	defer p.close()
-	if _, _, err := p.post(0, []byte("big")); err == nil || !strings.Contains(err.Error(), "answer over") {
+	if _, err := p.post(0, []byte("big")); err == nil || !strings.Contains(err.Error(), "answer over") {
 		t.Fatalf("post with an answer over the limit: err %v, want it named", err)
 	}
-	if status, _, err := p.post(0, []byte("{}")); err != nil || status != http.StatusAccepted {
-		t.Fatalf("post after a too large answer = %d %v, want 202", status, err)
+	if a, err := p.post(0, []byte("{}")); err != nil || a.status != http.StatusAccepted {
+		t.Fatalf("post after a too large answer = %+v %v, want 202", a, err)
 	}
 	if conns.Load() != 2 {
 		t.Fatalf("connections %d, want the one out of step replaced", conns.Load())
@@ -153,7 +155,7 @@ func TestPosterContextEndsRoundTrip(t *testing.T) {
 	defer p.close()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := p.post(0, []byte("{}"))
+		_, err := p.post(0, []byte("{}"))
 		done <- err
 	}()
 	<-started
@@ -161,7 +163,7 @@ func TestPosterContextEndsRoundTrip(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("post returned no error after its context ended")
 	}
-	if _, _, err := p.post(0, []byte("{}")); err == nil {
+	if _, err := p.post(0, []byte("{}")); err == nil {
 		t.Fatal("post on an ended context succeeded")
 	}
 }
@@ -171,9 +173,9 @@ func TestPosterHTTPS(t *testing.T) {
 	defer srv.Close()
 	p := newPoster(t.Context(), []string{srv.URL}, srv.Client())
 	defer p.close()
-	status, answer, err := p.post(0, []byte(`{"a":1}`))
-	if err != nil || status != http.StatusAccepted || string(answer) != `{"a":1}` {
-		t.Fatalf("post over https = %d %q %v, want 202 and the body echoed", status, answer, err)
+	a, err := p.post(0, []byte(`{"a":1}`))
+	if err != nil || a.status != http.StatusAccepted || string(a.body) != `{"a":1}` {
+		t.Fatalf("post over https = %+v %v, want 202 and the body echoed", a, err)
 	}
 }
 
@@ -186,7 +188,7 @@ func TestPosterUnreachable(t *testing.T) {
 	l.Close()
 	p := newPoster(t.Context(), []string{"http://" + addr}, nil)
 	defer p.close()
-	if _, _, err := p.post(0, []byte("{}")); err == nil || !strings.Contains(err.Error(), "refused") {
+	if _, err := p.post(0, []byte("{}")); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("post to a closed port: err %v, want the connection refused", err)
 	}
 }
@@ -217,4 +219,61 @@ func TestNewPosterTargets(t *testing.T) {
 			t.Fatalf("target %d = %+v, want %+v", i, p.targets[i], w)
 		}
 	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+	}{
+		{"", 0}, {"1", time.Second}, {"30", 30 * time.Second}, {"3600", maxRetryAfter},
+		{"0", 0}, {"-1", 0}, {"1.5", 0}, {"Wed, 21 Oct 2026 07:28:00 GMT", 0}, {"99999999999999999999", 0},
+	} {
+		h := http.Header{}
+		if tc.v != "" {
+			h.Set("Retry-After", tc.v)
+		}
+		if got := retryAfter(h); got != tc.want {
+			t.Fatalf("retryAfter(%q)=%v, want %v", tc.v, got, tc.want)
+		}
+	}
+}
+
+// TestBenchBackoff: with --backoff a worker refused with Retry-After waits
+// that long (until the offering ends), and only then.
+func TestBenchBackoff(t *testing.T) {
+	var retry atomic.Bool
+	srv, _ := postServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if retry.Load() {
+			w.Header().Set("Retry-After", "7")
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"message":"Backlog full","status":503}`)
+	})
+	for _, tc := range []struct {
+		backoff, retry bool
+		want           []time.Duration
+	}{
+		{true, true, []time.Duration{7 * time.Second}},
+		{false, true, nil},
+		{true, false, nil},
+	} {
+		retry.Store(tc.retry)
+		r := newBenchRun(benchConfig{APIs: []string{srv.URL}, Backoff: tc.backoff}, []benchTx{{id: "a", body: []byte("{}")}})
+		var waited []time.Duration
+		r.backoff = func(_ context.Context, d time.Duration) { waited = append(waited, d) }
+		p := newPoster(t.Context(), r.cfg.APIs, nil)
+		r.post(t.Context(), p, 0)
+		p.close()
+		if r.refused.Load() != 1 || len(waited) != len(tc.want) || len(waited) == 1 && waited[0] != tc.want[0] {
+			t.Fatalf("backoff %v, Retry-After %v: refused %d, waited %v; want 1 refused, waits %v",
+				tc.backoff, tc.retry, r.refused.Load(), waited, tc.want)
+		}
+	}
+}
+
+func TestSleepEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	sleep(ctx, time.Hour) // returns at once: the context is done
 }

@@ -35,7 +35,9 @@ func newBenchCmd(a *app) *cobra.Command {
 			"open loop with at most --workers in flight), watches the first API's event stream\n" +
 			"for their commits, and waits up to --drain for the last ones. The last line is\n" +
 			"`committed N tx in S s: X tx/s, p50 A ms, p99 B ms`, S running from the first POST\n" +
-			"to the last commit. Keep --size under the node's [http] max_body_bytes.",
+			"to the last commit. Keep --size under the node's [http] max_body_bytes. With\n" +
+			"--backoff, a worker refused with Retry-After waits that long, as a client that\n" +
+			"honours it does: the offered rate then falls to what the network takes.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -63,6 +65,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&cfg.Size, "size", benchDefaultSize, "about how many bytes each transaction has")
 	f.IntVar(&cfg.Workers, "workers", benchDefaultWorkers, "most POSTs in flight")
 	f.DurationVar(&cfg.Drain, "drain", benchDefaultDrain, "how long to wait for commits after the last POST")
+	f.BoolVar(&cfg.Backoff, "backoff", false, "after a refusal with Retry-After (503), a worker waits that long before its next POST")
 	f.StringVar(&keyPath, "key", "", "key file of the issuer (default: a fresh key)")
 	f.StringVar(&profilePath, "cpuprofile", "", "write the generator's own CPU profile (pprof) to this file")
 	return c
