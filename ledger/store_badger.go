@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -81,6 +82,12 @@ type storeImpl struct {
 	// tip is the newest committed block; nil before InitGenesis. CommitBlock
 	// replaces it after each durable write, readers load it.
 	tip atomic.Pointer[storeTip]
+	// filter holds every committed transaction id once filled: fill reads
+	// the stored ones in the background from open (HasTx asks Badger
+	// until then), CommitBlock adds each block's before writing it.
+	filter   *txFilter
+	stopFill context.CancelFunc
+	filled   chan struct{} // closed when fill returns
 }
 
 // storeTip is the newest committed block's height and CID, and the block
@@ -107,8 +114,46 @@ func openStore(dir string, opts StoreOptions) (*Store, error) {
 	if err := s.loadTip(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	s.filter, s.filled = newTxFilter(txFilterFirstIDs), make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopFill = stop
+	go s.fill(ctx)
 	log.Info("ledger store opened", "dir", dir, "height", s.height())
 	return &Store{impl: s}, nil
+}
+
+// fill adds every stored transaction id to s.filter, then makes it ready;
+// it gives up, leaving the filter unused, when ctx ends or a read fails.
+// Keys alone are wanted, but Badger keeps a transaction's bytes in the
+// same table blocks, so this reads the chain once: about a second per
+// million transactions, while the node runs.
+func (s *storeImpl) fill(ctx context.Context) {
+	defer close(s.filled)
+	began, n := time.Now(), 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixTx}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var id idBytes
+			if k := it.Item().Key(); len(k) == 1+len(id) {
+				copy(id[:], k[1:])
+				s.filter.add(id)
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("ledger store: reading transaction ids failed; lookups of new ids go to disk", "err", err)
+		}
+		return
+	}
+	s.filter.ready.Store(true)
+	s.log.Debug("ledger store: transaction id filter filled", "txs", n, "seconds", time.Since(began).Seconds())
 }
 
 // openBadger opens Badger on dir. Badger's Open creates a new value log
@@ -185,6 +230,8 @@ func checkFormat(txn *badger.Txn) error {
 }
 
 func (s *storeImpl) close() error {
+	s.stopFill()
+	<-s.filled
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close ledger store: %w", err)
 	}

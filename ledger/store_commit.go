@@ -91,6 +91,12 @@ func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, app 
 	}
 	c := BlockCID(enc)
 	prepared := prepareRows(b.Height, txs, s.terms)
+	// Before the write can be read: the filter must never say a committed
+	// id is absent. An id left there by a failed write only costs a
+	// lookup.
+	for _, ct := range txs {
+		s.filter.add(mustParseHexID(ct.tx.ID))
+	}
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if err := writeBlock(txn, b.Height, c, enc, cenc, txs, prepared); err != nil {
 			return err

@@ -61,7 +61,7 @@ func (s *storeImpl) blockTxs(b *Block) ([][]byte, error) {
 
 func (s *storeImpl) hasTx(id string) (bool, error) {
 	tid, ok := parseHexID(id)
-	if !ok {
+	if !ok || s.filter.committedAbsent(tid) {
 		return false, nil
 	}
 	var found bool
