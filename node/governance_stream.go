@@ -48,12 +48,5 @@ func (s *electionStream) serve(w http.ResponseWriter, r *http.Request, _ string)
 	if !ok {
 		return errNotFound()
 	}
-	if e := s.enter(r); e != nil {
-		return e
-	}
-	events, cancel := g.SubscribeElections(s.buf)
-	defer cancel()
-	defer s.leave() // before cancel, as in eventStream.serve
-	streamTo(w, r, s.log, events, func(m []byte) []byte { return m })
-	return nil
+	return serveSlot(s.streamSlots, w, r, g.SubscribeElections, func(m []byte) []byte { return m })
 }

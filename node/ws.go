@@ -90,15 +90,26 @@ func newEventStream(b Backend, max, buf int, log *slog.Logger) *eventStream {
 // serve upgrades the request and sends events until the subscription ends,
 // the client leaves, or a write fails.
 func (s *eventStream) serve(w http.ResponseWriter, r *http.Request, _ string) *apiError {
+	subscribe := func(buf int) (<-chan Event, func()) {
+		sub := s.b.Subscribe(buf)
+		return sub.C, sub.Close
+	}
+	return serveSlot(s.streamSlots, w, r, subscribe, func(ev Event) []byte { return appendEvent(nil, ev) })
+}
+
+// serveSlot takes a slot of s (or answers why not), subscribes with s's
+// buffer and streams what the subscription sends (streamTo). The slot is
+// given back before the subscription is cancelled, so whoever sees it end
+// may take the slot at once.
+func serveSlot[T any](s *streamSlots, w http.ResponseWriter, r *http.Request,
+	subscribe func(buf int) (<-chan T, func()), encode func(T) []byte) *apiError {
 	if e := s.enter(r); e != nil {
 		return e
 	}
-	sub := s.b.Subscribe(s.buf)
-	// The slot is given back before the subscription closes, so whoever
-	// sees it closed may take the slot at once.
-	defer sub.Close()
+	ch, cancel := subscribe(s.buf)
+	defer cancel()
 	defer s.leave()
-	streamTo(w, r, s.log, sub.C, func(ev Event) []byte { return appendEvent(nil, ev) })
+	streamTo(w, r, s.log, ch, encode)
 	return nil
 }
 
