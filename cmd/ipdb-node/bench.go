@@ -138,7 +138,7 @@ type benchRun struct {
 	byID  map[string]int // read-only once the run starts
 	epoch time.Time
 	hc    *http.Client
-	// backoff waits out a Retry-After (sleep; tests record it instead).
+	// backoff waits out a Retry-After (sleepCtx; tests record it instead).
 	backoff func(ctx context.Context, d time.Duration)
 
 	accepted, refused, commits atomic.Int64
@@ -178,7 +178,7 @@ func runBench(ctx context.Context, cfg benchConfig) (benchResult, error) {
 
 // newBenchRun returns a run over txs.
 func newBenchRun(cfg benchConfig, txs []benchTx) *benchRun {
-	r := &benchRun{cfg: cfg, txs: txs, byID: make(map[string]int, len(txs)), epoch: time.Now(), backoff: sleep,
+	r := &benchRun{cfg: cfg, txs: txs, byID: make(map[string]int, len(txs)), epoch: time.Now(), backoff: sleepCtx,
 		progress: make(chan struct{}, 1), streamErr: make(chan error, len(cfg.APIs))}
 	for i := range txs {
 		r.byID[txs[i].id] = i
@@ -327,16 +327,6 @@ func (r *benchRun) post(ctx context.Context, p *poster, i int) {
 		}
 	default:
 		r.accepted.Add(1)
-	}
-}
-
-// sleep waits d or until ctx is done: the default backoff.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
 	}
 }
 

@@ -143,12 +143,11 @@ func (p *poster) roundTrip(i int, body []byte) (a postAnswer, err error) {
 		return a, err
 	}
 	a.status, a.retry = resp.StatusCode, retryAfter(resp.Header)
-	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes))
-	if err == nil {
-		// Past the limit the connection is out of step with the server.
-		if n, _ := resp.Body.Read(make([]byte, 1)); n > 0 {
-			err = fmt.Errorf("answer over %d bytes", maxAPIResponseBytes)
-		}
+	// One byte past the limit tells an answer too long, after which the
+	// connection is out of step with the server.
+	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxAPIResponseBytes+1))
+	if err == nil && len(a.body) > maxAPIResponseBytes {
+		a.body, err = a.body[:maxAPIResponseBytes], fmt.Errorf("answer over %d bytes", maxAPIResponseBytes)
 	}
 	resp.Body.Close()
 	if err != nil {

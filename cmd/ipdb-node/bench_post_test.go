@@ -272,8 +272,8 @@ func TestBenchBackoff(t *testing.T) {
 	}
 }
 
-func TestSleepEndsWithContext(t *testing.T) {
+func TestSleepCtxEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	sleep(ctx, time.Hour) // returns at once: the context is done
+	sleepCtx(ctx, time.Hour) // returns at once: the context is done
 }
