@@ -34,6 +34,7 @@ type storeRow struct{ k, v []byte }
 
 // txRows are the rows of one transaction and the text terms to post.
 type txRows struct {
+	id         idBytes // the transaction's id, parsed once
 	rows       []storeRow
 	assetTerms map[string]float64 // nil: no asset data to index
 	metaTerms  map[string]float64 // nil: no metadata
@@ -94,8 +95,8 @@ func (s *storeImpl) commitBlock(b *Block, commit *Commit, txs []*CheckedTx, app 
 	// Before the write can be read: the filter must never say a committed
 	// id is absent. An id left there by a failed write only costs a
 	// lookup.
-	for _, ct := range txs {
-		s.filter.add(mustParseHexID(ct.tx.ID))
+	for _, r := range prepared {
+		s.filter.add(r.id)
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if err := writeBlock(txn, b.Height, c, enc, cenc, txs, prepared); err != nil {
@@ -182,7 +183,7 @@ func prepareRows(h uint64, txs []*CheckedTx, ix *textsearch.Indexer) []txRows {
 func txRowsOf(h uint64, pos int, tx *Tx, ix *textsearch.Indexer) txRows {
 	id := mustParseHexID(tx.ID)
 	asset := mustParseHexID(tx.AssetID())
-	r := txRows{rows: make([]storeRow, 0, 2+2*len(tx.Outputs))}
+	r := txRows{id: id, rows: make([]storeRow, 0, 2+2*len(tx.Outputs))}
 	r.rows = append(r.rows, storeRow{idKey(prefixTx, id), appendTxRecord(nil, h, pos, tx.canonical)})
 	for i := range tx.Outputs {
 		o := &tx.Outputs[i]
