@@ -119,7 +119,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // waitTopicPeers waits until the topic on h sees n subscribed peers.
 func waitTopicPeers(t testing.TB, tp *Topic, n int) {
 	t.Helper()
-	waitFor(t, "topic peers", func() bool { return len(tp.topic.ListPeers()) >= n })
+	waitFor(t, "topic peers", func() bool { return len(tp.Peers()) >= n })
 }
 
 // peerInfo returns h's view of p.
