@@ -122,3 +122,50 @@ func (m *Metrics) synced(n int) {
 		m.cons.synced.Add(float64(n))
 	}
 }
+
+// watchGossipTraffic adds the gossip received per topic, read from traffic
+// at each scrape: ipdb_gossip_received_messages_total and
+// ipdb_gossip_received_bytes_total, by topic and kind ("delivered": first
+// copies accepted; "duplicate": further copies gossipsub dropped). An
+// operator reads the node's gossip bandwidth, and how much of it is
+// redundant, from them.
+func (m *Metrics) watchGossipTraffic(traffic func() map[string]p2p.Traffic) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(&gossipTraffic{traffic: traffic})
+}
+
+var (
+	gossipReceivedMessages = prometheus.NewDesc(prometheus.BuildFQName(metricsNamespace, "", "gossip_received_messages_total"),
+		"Gossip messages received from peers, by topic and kind (delivered: first copies accepted; duplicate: copies already seen).",
+		[]string{"topic", "kind"}, nil)
+	gossipReceivedBytes = prometheus.NewDesc(prometheus.BuildFQName(metricsNamespace, "", "gossip_received_bytes_total"),
+		"Data bytes of the gossip messages received from peers, by topic and kind (as gossip_received_messages_total).",
+		[]string{"topic", "kind"}, nil)
+)
+
+// gossipTraffic collects p2p.Traffic as counters.
+type gossipTraffic struct{ traffic func() map[string]p2p.Traffic }
+
+func (g *gossipTraffic) Describe(ch chan<- *prometheus.Desc) {
+	ch <- gossipReceivedMessages
+	ch <- gossipReceivedBytes
+}
+
+func (g *gossipTraffic) Collect(ch chan<- prometheus.Metric) {
+	for topic, t := range g.traffic() {
+		for _, c := range []struct {
+			desc  *prometheus.Desc
+			kind  string
+			value int64
+		}{
+			{gossipReceivedMessages, "delivered", t.Delivered},
+			{gossipReceivedMessages, "duplicate", t.Duplicates},
+			{gossipReceivedBytes, "delivered", t.DeliveredBytes},
+			{gossipReceivedBytes, "duplicate", t.DuplicateBytes},
+		} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(c.value), topic, c.kind)
+		}
+	}
+}

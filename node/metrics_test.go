@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipdb/ipdb-node/p2p"
 )
 
 // gaugeValue returns the value of the unlabelled metric name (a gauge or a
@@ -37,6 +39,9 @@ func TestMetricsHandler(t *testing.T) {
 	m.Rejected("DoubleSpend")
 	m.committedBlock(7, 3, time.Millisecond, 20*time.Millisecond)
 	m.watchBacklog(func() (int, int64) { return 4, 1234 })
+	m.watchGossipTraffic(func() map[string]p2p.Traffic {
+		return map[string]p2p.Traffic{"txs": {Delivered: 3, DeliveredBytes: 3000, Duplicates: 2, DuplicateBytes: 2000}}
+	})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -48,6 +53,10 @@ func TestMetricsHandler(t *testing.T) {
 		"ipdb_block_commit_seconds_count 1", "ipdb_block_interval_seconds_count 1",
 		"ipdb_backlog_txs 4", "ipdb_backlog_bytes 1234", "ipdb_stream_subscribers 0",
 		"ipdb_stream_dropped_total 0", "go_goroutines",
+		`ipdb_gossip_received_messages_total{kind="delivered",topic="txs"} 3`,
+		`ipdb_gossip_received_messages_total{kind="duplicate",topic="txs"} 2`,
+		`ipdb_gossip_received_bytes_total{kind="delivered",topic="txs"} 3000`,
+		`ipdb_gossip_received_bytes_total{kind="duplicate",topic="txs"} 2000`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, body)
@@ -64,4 +73,5 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.setSubscribers(1)
 	m.streamDropped()
 	m.watchBacklog(nil)
+	m.watchGossipTraffic(nil)
 }

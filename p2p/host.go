@@ -64,7 +64,10 @@ type Host struct {
 	mu     sync.Mutex
 	closed bool
 	topics map[string]*Topic
-	wg     sync.WaitGroup
+	// traffic maps a joined topic's versioned name to its counters, for
+	// the tracer to find without h.mu.
+	traffic sync.Map
+	wg      sync.WaitGroup
 
 	caretakers atomic.Pointer[map[peer.ID]struct{}] // replaced whole by SetCaretakers
 	scores     atomic.Pointer[map[peer.ID]float64]  // replaced whole by the score inspector

@@ -78,6 +78,8 @@ type Topic struct {
 	topic  *pubsub.Topic
 	sub    *pubsub.Subscription
 	cancel context.CancelFunc
+	// traffic counts what gossip brought on the topic (Host.Traffic).
+	traffic topicTraffic
 }
 
 // Join joins a topic: it registers the validator chain (signature rule, size, caretaker
@@ -102,6 +104,7 @@ func (h *Host) Join(tc TopicConfig) (*Topic, error) {
 		return nil, err
 	}
 	h.topics[name] = t
+	h.traffic.Store(name, &t.traffic)
 	return t, nil
 }
 

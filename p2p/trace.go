@@ -11,7 +11,7 @@ import (
 )
 
 // rejectTracer logs gossipsub's own rejections (bad signatures, throttling), prunes and
-// dropped deliveries at debug. Our validator logs its rejections with the precise reason,
+// dropped deliveries at debug, and counts each topic's Traffic (traffic.go). Our validator logs its rejections with the precise reason,
 // so "validation failed" and "validation ignored" are not logged again here. Gossipsub
 // calls it from its event loop: every method must return quickly.
 type rejectTracer struct{ h *Host }
@@ -58,12 +58,6 @@ func (r *rejectTracer) Graft(peer.ID, string) {}
 
 // ValidateMessage is not logged.
 func (r *rejectTracer) ValidateMessage(*pubsub.Message) {}
-
-// DeliverMessage is not logged.
-func (r *rejectTracer) DeliverMessage(*pubsub.Message) {}
-
-// DuplicateMessage is not logged.
-func (r *rejectTracer) DuplicateMessage(*pubsub.Message) {}
 
 // RecvRPC is not logged.
 func (r *rejectTracer) RecvRPC(*pubsub.RPC) {}
