@@ -74,6 +74,12 @@ type entry struct {
 	// applied says e.c is in backlog.outputs: pending outputs are made
 	// visible when a later transaction first looks one up, as most never are.
 	applied bool
+	// client says a client submitted e to this node (not a peer); only
+	// those are published again (Regossip), regossips times so far, the
+	// next not before regossipAt (zero: added plus the first wait).
+	client     bool
+	regossips  uint8
+	regossipAt time.Time
 }
 
 // dropped is a transaction removed from the backlog without being committed.
@@ -123,7 +129,7 @@ func (b *backlog) add(v *ledger.VerifiedTx, client bool) error {
 	if err != nil {
 		return err
 	}
-	b.admitLocked(&entry{v: v, c: c, size: size, added: time.Now()})
+	b.admitLocked(&entry{v: v, c: c, size: size, added: time.Now(), client: client})
 	if n := len(b.byID); n == 1 || n == b.signalAt {
 		select {
 		case b.ready <- struct{}{}:
@@ -165,17 +171,43 @@ func (b *backlog) Get(id string) *ledger.VerifiedTx {
 	return nil
 }
 
-// Older returns the canonical bytes of at most max pending transactions
-// that arrived before t, oldest first, for gossiping again.
-func (b *backlog) Older(t time.Time, max int) [][]byte {
+// regossipDoublings caps the doubling of a transaction's wait between
+// regossips: retry, 2*retry, ... 16*retry.
+const regossipDoublings = 4
+
+// Regossip returns the canonical bytes of at most max transactions to
+// publish again at now, oldest first, and schedules each one's next time.
+// Only transactions that clients submitted to this node are published
+// again (a peer's are its own to publish), when they have been pending
+// for retry, then 2*retry more, and so on up to 16*retry. Nothing is
+// published again while a full block's worth is pending: the wait is
+// then the queue's, not a sign that the caretakers lack the transaction,
+// and under load these copies were 20-45% of the transaction gossip a
+// caretaker received. A transaction a peer lacks still reaches the chain
+// when this node proposes it, and a proposal naming it has it fetched.
+func (b *backlog) Regossip(now time.Time, retry time.Duration, max int) [][]byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.order) >= b.signalAt {
+		return nil
+	}
 	var out [][]byte
 	for _, e := range b.order {
-		if len(out) >= max || !e.added.Before(t) {
-			break
+		if len(out) >= max || e.added.Add(retry).After(now) {
+			break // later entries arrived later still
+		}
+		if !e.client {
+			continue
+		}
+		if e.regossipAt.IsZero() {
+			e.regossipAt = e.added.Add(retry)
+		}
+		if e.regossipAt.After(now) {
+			continue
 		}
 		out = append(out, e.v.Tx().Canonical())
+		e.regossips = min(e.regossips+1, regossipDoublings)
+		e.regossipAt = now.Add(retry << e.regossips)
 	}
 	return out
 }

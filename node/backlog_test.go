@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipdb/ipdb-node/ledger"
 	"github.com/ipdb/ipdb-node/ledger/ledgertest"
@@ -432,5 +433,59 @@ func TestBacklogClientShare(t *testing.T) {
 	}
 	if err := b.Add(verify(t, txs[4])); !errors.Is(err, ErrBacklogFull) {
 		t.Fatalf("Add(5th)=%v, want ErrBacklogFull", err)
+	}
+}
+
+func TestBacklogRegossip(t *testing.T) {
+	alice := newKey(t, 1)
+	b := newBacklog(ledger.NewMemState(), ledger.Checker{}, 100, 1<<20, 4)
+	own, peers := createTx(t, alice, 0, 1), createTx(t, alice, 1, 1)
+	if err := b.AddFromClient(verify(t, own)); err != nil {
+		t.Fatalf("AddFromClient()=%v", err)
+	}
+	mustAdd(t, b, peers) // from a peer: its to publish again, not ours
+	const retry = time.Second
+	t0 := time.Now() // at or after both arrived
+	due := func(at time.Duration) int {
+		t.Helper()
+		out := b.Regossip(t0.Add(at), retry, 10)
+		for _, raw := range out {
+			if string(raw) != string(own.Canonical()) {
+				t.Fatalf("Regossip at +%v returned %.40q..., want only the client's transaction", at, raw)
+			}
+		}
+		return len(out)
+	}
+	// Due at retry after arrival, then after 2, 4, 8 and 16 retries, and
+	// every 16 from then on; each call at a due time takes it once.
+	for _, step := range []struct {
+		at   time.Duration
+		want int
+	}{
+		{retry / 2, 0}, {retry, 1}, {retry, 0},
+		{3*retry - time.Millisecond, 0}, {3 * retry, 1}, {3 * retry, 0},
+		{7 * retry, 1}, {15 * retry, 1}, {31 * retry, 1},
+		{47*retry - time.Millisecond, 0}, {47 * retry, 1},
+	} {
+		if got := due(step.at); got != step.want {
+			t.Fatalf("Regossip at +%v: %d transactions, want %d", step.at, got, step.want)
+		}
+	}
+
+	// A full block's worth pending: the wait is the queue's, nothing is due.
+	for i := range 2 {
+		if err := b.AddFromClient(verify(t, createTx(t, alice, 2+i, 1))); err != nil {
+			t.Fatalf("AddFromClient()=%v", err)
+		}
+	}
+	if got := due(1000 * retry); got != 0 {
+		t.Fatalf("Regossip with a full block's worth pending: %d transactions, want none", got)
+	}
+	b.Committed([]string{peers.ID})
+	if got := len(b.Regossip(t0.Add(1000*retry), retry, 10)); got != 3 {
+		t.Fatalf("Regossip below a full block's worth: %d transactions, want the 3 of clients", got)
+	}
+	if got := len(b.Regossip(t0.Add(2000*retry), retry, 2)); got != 2 {
+		t.Fatalf("Regossip(max 2): %d transactions, want 2", got)
 	}
 }

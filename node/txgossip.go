@@ -26,8 +26,9 @@ import (
 const gossipFlush = 25 * time.Millisecond
 
 // regossipBatches bounds how many batches of pending transactions are
-// published again per retry interval: transactions published before we
-// had peers, or dropped on the way, still reach the caretakers.
+// published again per retry interval (see backlog.Regossip): transactions
+// published before we had peers, or dropped on the way, still reach the
+// caretakers.
 const regossipBatches = 4
 
 // gossipQueue bounds the transactions waiting to be published; beyond it
@@ -106,7 +107,7 @@ func (g *txGossip) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-again.C:
-			g.regossip(ctx, now.Add(-g.retry))
+			g.regossip(ctx, now)
 			continue
 		case tx := <-g.queue:
 			if len(batch) == 0 {
@@ -128,9 +129,9 @@ func (g *txGossip) run(ctx context.Context) error {
 	}
 }
 
-// regossip publishes again the transactions pending since before t.
-func (g *txGossip) regossip(ctx context.Context, t time.Time) {
-	old := g.backlog.Older(t, regossipBatches*MaxGossipBatch)
+// regossip publishes again the transactions due at now.
+func (g *txGossip) regossip(ctx context.Context, now time.Time) {
+	old := g.backlog.Regossip(now, g.retry, regossipBatches*MaxGossipBatch)
 	for len(old) > 0 {
 		n := min(len(old), MaxGossipBatch)
 		batch, size := old[:0:0], 0

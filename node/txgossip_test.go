@@ -85,14 +85,24 @@ func TestTxGossipBatchesAndRegossips(t *testing.T) {
 			t.Fatalf("batches %v after a full batch, want [3 %d] at once", got, MaxGossipBatch)
 		}
 
-		tx := createTx(t, newKey(t, 1), 0, 1) // tx gossip does not look at the fake ones above
-		if err := bl.Add(verify(t, tx)); err != nil {
+		// Tx gossip does not look at the fake transactions above.
+		own, peers := createTx(t, newKey(t, 1), 0, 1), createTx(t, newKey(t, 1), 1, 1)
+		if err := bl.AddFromClient(verify(t, own)); err != nil {
+			t.Fatalf("backlog.AddFromClient()=%v", err)
+		}
+		if err := bl.Add(verify(t, peers)); err != nil {
 			t.Fatalf("backlog.Add()=%v", err)
 		}
-		time.Sleep(2 * time.Second) // two retry intervals: the pending tx is published again
+		time.Sleep(2 * time.Second) // two retry intervals: the client's pending tx is published again, once
 		synctest.Wait()
-		if got := topic.batches(t); len(got) < 3 || got[len(got)-1] != 1 {
-			t.Fatalf("batches %v, want the pending transaction published again", got)
+		if got := topic.batches(t); !equalInts(got, []int{3, MaxGossipBatch, 1}) {
+			t.Fatalf("batches %v, want [3 %d 1]: the client's pending transaction published again", got, MaxGossipBatch)
+		}
+		topic.mu.Lock()
+		again, err := decodeTxBatch(topic.msgs[2])
+		topic.mu.Unlock()
+		if err != nil || string(again[0]) != string(own.Canonical()) {
+			t.Fatalf("published again %q (%v), want the client's transaction", again, err)
 		}
 		cancel()
 		if err := <-done; err != nil {
