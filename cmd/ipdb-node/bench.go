@@ -111,20 +111,26 @@ type benchResult struct {
 	Signed, Submitted, Accepted, Refused, Committed int
 	// Elapsed runs from the first POST to the last commit seen.
 	Elapsed time.Duration
+	// Sustained is the commit rate in the load's steady part: commits
+	// seen from a quarter of the duration after the first POST to the
+	// end of the offering, over those three quarters (so that the ramp-up
+	// and the drain after it do not count, as in ../shared/peer-bench's
+	// window after its warm-up).
+	Sustained float64
 	// P50 and P99 are percentiles of submit-to-commit latency.
 	P50, P99     time.Duration
 	FirstRefusal string
 }
 
 // Summary returns the run's last line: "committed N tx in S s: X tx/s,
-// p50 A ms, p99 B ms".
+// p50 A ms, p99 B ms, sustained Y tx/s".
 func (r benchResult) Summary() string {
 	tps := 0.0
 	if r.Elapsed > 0 {
 		tps = float64(r.Committed) / r.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("committed %d tx in %.2f s: %.1f tx/s, p50 %.1f ms, p99 %.1f ms",
-		r.Committed, r.Elapsed.Seconds(), tps, ms(r.P50), ms(r.P99))
+	return fmt.Sprintf("committed %d tx in %.2f s: %.1f tx/s, p50 %.1f ms, p99 %.1f ms, sustained %.1f tx/s",
+		r.Committed, r.Elapsed.Seconds(), tps, ms(r.P50), ms(r.P99), r.Sustained)
 }
 
 // ms returns d in milliseconds.
@@ -376,6 +382,8 @@ func (r *benchRun) result(start int64) benchResult {
 		FirstRefusal: r.refusal()}
 	lat := make([]time.Duration, 0, len(r.txs))
 	var last int64
+	from, to := start+int64(r.cfg.Duration/4), start+int64(r.cfg.Duration)
+	steady := 0
 	for i := range r.txs {
 		sent, committed := r.txs[i].sent.Load(), r.txs[i].committed.Load()
 		if sent == 0 || committed == 0 {
@@ -383,6 +391,12 @@ func (r *benchRun) result(start int64) benchResult {
 		}
 		lat = append(lat, time.Duration(max(0, committed-sent)))
 		last = max(last, committed)
+		if committed >= from && committed < to {
+			steady++
+		}
+	}
+	if to > from {
+		res.Sustained = float64(steady) / time.Duration(to-from).Seconds()
 	}
 	slices.Sort(lat)
 	res.Committed = len(lat)

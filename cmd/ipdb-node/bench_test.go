@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-var summaryRE = regexp.MustCompile(`^committed (\d+) tx in [0-9]+\.[0-9]{2} s: [0-9]+\.[0-9] tx/s, p50 [0-9]+\.[0-9] ms, p99 [0-9]+\.[0-9] ms$`)
+var summaryRE = regexp.MustCompile(`^committed (\d+) tx in [0-9]+\.[0-9]{2} s: [0-9]+\.[0-9] tx/s, p50 [0-9]+\.[0-9] ms, p99 [0-9]+\.[0-9] ms, sustained [0-9]+\.[0-9] tx/s$`)
 
 func TestBenchAgainstNode(t *testing.T) {
 	t.Parallel()
@@ -156,13 +156,42 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
+func TestBenchResultSustained(t *testing.T) {
+	t.Parallel()
+	const start = int64(time.Second)
+	// A 4 s load: its steady part runs from 1 s to 4 s after the first POST.
+	r := &benchRun{cfg: benchConfig{Duration: 4 * time.Second}, txs: make([]benchTx, 7)}
+	at := func(d time.Duration) int64 { return start + int64(d) }
+	for i, c := range []struct{ sent, committed time.Duration }{
+		{0, 900 * time.Millisecond},                        // ramp-up: out
+		{0, time.Second},                                   // first instant of the window: in
+		{time.Second, 2 * time.Second},                     // in
+		{2 * time.Second, 3 * time.Second},                 // in
+		{3 * time.Second, 4*time.Second - time.Nanosecond}, // last instant: in
+		{3 * time.Second, 4 * time.Second},                 // after the offering: out
+		{3 * time.Second, -1},                              // not committed: out
+	} {
+		r.txs[i].sent.Store(at(c.sent))
+		if c.committed >= 0 {
+			r.txs[i].committed.Store(at(c.committed))
+		}
+	}
+	res := r.result(start)
+	if res.Committed != 6 || res.Elapsed != 4*time.Second {
+		t.Fatalf("result: %d committed in %v, want 6 in 4s", res.Committed, res.Elapsed)
+	}
+	if want := 4.0 / 3; res.Sustained != want {
+		t.Fatalf("Sustained=%v, want %v (4 commits in the 3 s window)", res.Sustained, want)
+	}
+}
+
 func TestBenchSummaryFormat(t *testing.T) {
 	t.Parallel()
-	r := benchResult{Committed: 1500, Elapsed: 3 * time.Second, P50: 12345 * time.Microsecond, P99: 80 * time.Millisecond}
-	if got, want := r.Summary(), "committed 1500 tx in 3.00 s: 500.0 tx/s, p50 12.3 ms, p99 80.0 ms"; got != want {
+	r := benchResult{Committed: 1500, Elapsed: 3 * time.Second, P50: 12345 * time.Microsecond, P99: 80 * time.Millisecond, Sustained: 512.34}
+	if got, want := r.Summary(), "committed 1500 tx in 3.00 s: 500.0 tx/s, p50 12.3 ms, p99 80.0 ms, sustained 512.3 tx/s"; got != want {
 		t.Fatalf("Summary()=%q, want %q", got, want)
 	}
-	if got, want := (benchResult{}).Summary(), "committed 0 tx in 0.00 s: 0.0 tx/s, p50 0.0 ms, p99 0.0 ms"; got != want {
+	if got, want := (benchResult{}).Summary(), "committed 0 tx in 0.00 s: 0.0 tx/s, p50 0.0 ms, p99 0.0 ms, sustained 0.0 tx/s"; got != want {
 		t.Fatalf("Summary()=%q, want %q", got, want)
 	}
 }

@@ -34,8 +34,10 @@ func newBenchCmd(a *app) *cobra.Command {
 			"posts them with mode=async round-robin over the --api URLs at --rate per second (an\n" +
 			"open loop with at most --workers in flight), watches the first API's event stream\n" +
 			"for their commits, and waits up to --drain for the last ones. The last line is\n" +
-			"`committed N tx in S s: X tx/s, p50 A ms, p99 B ms`, S running from the first POST\n" +
-			"to the last commit. Keep --size under the node's [http] max_body_bytes. With\n" +
+			"`committed N tx in S s: X tx/s, p50 A ms, p99 B ms, sustained Y tx/s`, S running from\n" +
+			"the first POST to the last commit, Y the commits seen from a quarter of --duration\n" +
+			"into the load to its end, per second. Keep --size under the node's [http]\n" +
+			"max_body_bytes. With\n" +
 			"--backoff, a worker refused with Retry-After waits that long, as a client that\n" +
 			"honours it does: the offered rate then falls to what the network takes.",
 		Args: cobra.NoArgs,
