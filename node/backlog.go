@@ -199,10 +199,11 @@ func (b *backlog) Regossip(now time.Time, retry time.Duration, max int) [][]byte
 		if !e.client {
 			continue
 		}
-		if e.regossipAt.IsZero() {
-			e.regossipAt = e.added.Add(retry)
+		due := e.regossipAt
+		if due.IsZero() {
+			due = e.added.Add(retry)
 		}
-		if e.regossipAt.After(now) {
+		if due.After(now) {
 			continue
 		}
 		out = append(out, e.v.Tx().Canonical())

@@ -65,7 +65,8 @@ type Host struct {
 	closed bool
 	topics map[string]*Topic
 	// traffic maps a joined topic's versioned name to its counters, for
-	// the tracer to find without h.mu.
+	// the tracer to find without h.mu: the tracer runs on gossipsub's
+	// event loop, which Join waits on while it holds h.mu.
 	traffic sync.Map
 	wg      sync.WaitGroup
 

@@ -11,9 +11,10 @@ import (
 )
 
 // rejectTracer logs gossipsub's own rejections (bad signatures, throttling), prunes and
-// dropped deliveries at debug, and counts each topic's Traffic (traffic.go). Our validator logs its rejections with the precise reason,
-// so "validation failed" and "validation ignored" are not logged again here. Gossipsub
-// calls it from its event loop: every method must return quickly.
+// dropped deliveries at debug, and counts each topic's Traffic (traffic.go). Our
+// validator logs its rejections with the precise reason, so "validation failed" and
+// "validation ignored" are not logged again here. Gossipsub calls it from its event
+// loop: every method must return quickly.
 type rejectTracer struct{ h *Host }
 
 var _ pubsub.RawTracer = (*rejectTracer)(nil)
