@@ -121,7 +121,7 @@ func BenchmarkSigningBase(b *testing.B) {
 	}
 	b.Run("serialize", func(b *testing.B) {
 		for b.Loop() {
-			signingBase(tx.body)
+			signingBase(tx.Body())
 		}
 	})
 	b.Run("splice", func(b *testing.B) {

@@ -95,7 +95,7 @@ func clone(v any) any {
 	return v
 }
 
-func cloneBody(tx *Tx) map[string]any { return clone(tx.body).(map[string]any) }
+func cloneBody(tx *Tx) map[string]any { return clone(tx.Body()).(map[string]any) }
 
 // checkAll runs every check a node runs on bytes from outside.
 func checkAll(st State, b []byte) error {

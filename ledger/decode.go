@@ -18,8 +18,19 @@ import (
 //
 // The error is a *JSONError when b is not JSON at all, otherwise a
 // *ValidationError. The returned Tx is untrusted: its signatures are not yet
-// checked. DecodeTx is safe for concurrent use.
+// checked. Signed transactions in canonical form (as nodes gossip them)
+// take a fast path that reads the same Tx (decode_fast.go). DecodeTx is
+// safe for concurrent use.
 func DecodeTx(b []byte) (*Tx, error) {
+	if tx := decodeFast(b); tx != nil {
+		return tx, nil
+	}
+	return decodeGeneral(b)
+}
+
+// decodeGeneral is DecodeTx without its fast path (decode_fast.go): every
+// input, valid or not, in any JSON layout.
+func decodeGeneral(b []byte) (*Tx, error) {
 	v, in, err := decodeJSON(b)
 	if err != nil {
 		var je *JSONError

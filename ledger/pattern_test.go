@@ -95,7 +95,7 @@ func TestSpliceSigningBase(t *testing.T) {
 		}
 		multi = multi || len(tx.Inputs) > 1
 		got, ok := spliceSigningBase(tx.Canonical(), len(tx.Inputs))
-		if want := signingBase(tx.body); !ok || !bytes.Equal(got, want) {
+		if want := signingBase(tx.Body()); !ok || !bytes.Equal(got, want) {
 			t.Errorf("%s: spliceSigningBase()=%s, %v; want %s, true", file, got, ok, want)
 		}
 	}

@@ -45,6 +45,7 @@ type Tx struct {
 
 	// body is the generic JSON value the transaction was decoded from (or
 	// built as); canonical bytes, id and signing messages derive from it.
+	// It is nil when DecodeTx's fast path read the transaction: see generic.
 	body map[string]any
 	// canonical is the canonical serialization of body, id included.
 	canonical []byte
@@ -96,7 +97,21 @@ func (tx *Tx) Canonical() []byte { return tx.canonical }
 
 // Body returns the generic JSON value of the transaction. The caller must not
 // modify it.
-func (tx *Tx) Body() map[string]any { return tx.body }
+func (tx *Tx) Body() map[string]any { return tx.generic() }
+
+// generic returns tx's generic body: the one it was decoded from or built
+// as, or, when DecodeTx's fast path read it and kept none, its canonical
+// bytes decoded again (they always decode: DecodeTx accepted them).
+func (tx *Tx) generic() map[string]any {
+	if tx.body != nil {
+		return tx.body
+	}
+	v, _, err := decodeJSON(tx.canonical)
+	if err != nil {
+		panic("ledger: a decoded transaction's canonical bytes do not decode: " + err.Error())
+	}
+	return v.(map[string]any)
+}
 
 // AssetID returns the id of the asset the transaction moves: its own id for
 // CREATE and elections, asset.id for TRANSFER and VOTE.
@@ -150,7 +165,7 @@ func idOf(hashed []byte) string {
 // SHA3-256 is the id, and so the content the transaction's CID addresses
 // (what a CAR export holds). The canonical bytes with the id follow from them.
 func (tx *Tx) HashedBytes() []byte {
-	_, b := hashID(tx.body, nil)
+	_, b := hashID(tx.generic(), nil)
 	return b
 }
 
@@ -163,7 +178,7 @@ func (tx *Tx) signingBase() []byte {
 	if b, ok := spliceSigningBase(tx.canonical, len(tx.Inputs)); ok {
 		return b
 	}
-	return signingBase(tx.body)
+	return signingBase(tx.generic())
 }
 
 // spliceSigningBase rewrites canonical transaction bytes c, whose inputs

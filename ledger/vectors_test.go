@@ -175,7 +175,7 @@ func TestCanonicalWithID(t *testing.T) {
 		map[string]any{"s": `,"id":null,"x":"{[\\"`, "n": []any{1.5, "]}"}},
 	} {
 		tx := signed(t, must(BuildCreate(keys(alice), data, nil, To(1, alice.Public))), alice)
-		if want := AppendCanonical(nil, tx.body); !bytes.Equal(tx.Canonical(), want) {
+		if want := AppendCanonical(nil, tx.Body()); !bytes.Equal(tx.Canonical(), want) {
 			t.Errorf("Canonical() = %s, want %s", tx.Canonical(), want)
 		}
 	}
