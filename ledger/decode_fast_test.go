@@ -73,25 +73,6 @@ func TestDecodeFastVectors(t *testing.T) {
 func fastShapes(t testing.TB) []*Tx {
 	t.Helper()
 	alice, bob, carol := testKey(t, 1), testKey(t, 2), testKey(t, 3)
-	must := func(u *Unsigned, err error) *Unsigned {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
-	sign := func(u *Unsigned, keys ...KeyPair) *Tx {
-		t.Helper()
-		priv := make([]ed25519.PrivateKey, len(keys))
-		for i, k := range keys {
-			priv[i] = k.Private
-		}
-		tx, err := u.Sign(priv...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tx
-	}
 	pub := func(keys ...KeyPair) []ed25519.PublicKey {
 		out := make([]ed25519.PublicKey, len(keys))
 		for i, k := range keys {
@@ -101,16 +82,16 @@ func fastShapes(t testing.TB) []*Tx {
 	}
 	data := map[string]any{"name": "bike", "serial": 7, "tags": []any{"a", "b"}, "nested": map[string]any{"x": 1.5, "y": nil, "ü": "ö\n"}}
 	meta := map[string]any{"note": "first"}
-	create := sign(must(BuildCreate(pub(alice), data, meta, To(5, alice.Public), To(3, bob.Public), ToThreshold(2, 2, alice.Public, bob.Public, carol.Public))), alice)
-	shared := sign(must(BuildCreate(pub(alice, bob), nil, nil, To(1, alice.Public, bob.Public))), alice, bob)
-	empty := sign(must(BuildCreate(pub(alice), map[string]any{}, nil, To(1, alice.Public))), alice)
-	split := sign(must(BuildTransfer([]Spend{SpendOf(create, 0), SpendOf(create, 1)}, create.ID, nil,
+	create := signed(t, must(BuildCreate(pub(alice), data, meta, To(5, alice.Public), To(3, bob.Public), ToThreshold(2, 2, alice.Public, bob.Public, carol.Public))), alice)
+	shared := signed(t, must(BuildCreate(pub(alice, bob), nil, nil, To(1, alice.Public, bob.Public))), alice, bob)
+	empty := signed(t, must(BuildCreate(pub(alice), map[string]any{}, nil, To(1, alice.Public))), alice)
+	split := signed(t, must(BuildTransfer([]Spend{SpendOf(create, 0), SpendOf(create, 1)}, create.ID, nil,
 		To(4, carol.Public), To(4, alice.Public))), alice, bob)
-	threshold := sign(must(BuildTransfer([]Spend{SpendOf(create, 2)}, create.ID, meta, To(2, carol.Public))), alice, bob)
-	burn := sign(must(BuildTransfer([]Spend{SpendOf(shared, 0)}, shared.ID, nil)), alice, bob)
-	election := sign(must(BuildElection(OpParameterElection, alice.Public, map[string]any{"parameter": "max_block_txs", "value": 500}, nil,
+	threshold := signed(t, must(BuildTransfer([]Spend{SpendOf(create, 2)}, create.ID, meta, To(2, carol.Public))), alice, bob)
+	burn := signed(t, must(BuildTransfer([]Spend{SpendOf(shared, 0)}, shared.ID, nil)), alice, bob)
+	election := signed(t, must(BuildElection(OpParameterElection, alice.Public, map[string]any{"parameter": "max_block_txs", "value": 500}, nil,
 		To(10, alice.Public), To(10, bob.Public))), alice)
-	vote := sign(must(BuildVote([]Spend{SpendOf(election, 1)}, election.ID, nil, To(10, alice.Public))), bob)
+	vote := signed(t, must(BuildVote([]Spend{SpendOf(election, 1)}, election.ID, nil, To(10, alice.Public))), bob)
 	return []*Tx{create, shared, empty, split, threshold, burn, election, vote}
 }
 
