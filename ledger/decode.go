@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/sha3"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -57,7 +59,7 @@ func txFromBody(body map[string]any, in *canonicalInput) (*Tx, error) {
 	var want string
 	var hashed []byte
 	if in != nil {
-		want, hashed = in.hashID()
+		want = in.id()
 	} else {
 		want, hashed = hashID(body, nil)
 	}
@@ -85,15 +87,16 @@ func txFromBody(body map[string]any, in *canonicalInput) (*Tx, error) {
 	return tx, nil
 }
 
-// hashID is the package's hashID for canonical input: the hashed bytes are
-// the input with the id's value replaced by null.
-func (in *canonicalInput) hashID() (string, []byte) {
-	const null = "null"
-	b := make([]byte, 0, len(in.b)-(in.idEnd-in.idStart)+len(null))
-	b = append(b, in.b[:in.idStart]...)
-	b = append(b, null...)
-	b = append(b, in.b[in.idEnd:]...)
-	return idOf(b), b
+// id is the package's idOf for canonical input: the SHA3-256 of the input
+// with the id's value replaced by null, hashed in three pieces rather than
+// copied into one.
+func (in *canonicalInput) id() string {
+	h := sha3.New256()
+	h.Write(in.b[:in.idStart])
+	h.Write([]byte("null"))
+	h.Write(in.b[in.idEnd:])
+	var sum [32]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // idText renders a proposed id for the InvalidHash message.

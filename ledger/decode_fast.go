@@ -81,7 +81,7 @@ func decodeFast(b []byte) *Tx {
 	}
 	// The id is the hash of the bytes with its value replaced by null.
 	in := canonicalInput{b: b, idStart: idStart, idEnd: idEnd}
-	if want, _ := in.hashID(); want != tx.ID {
+	if in.id() != tx.ID {
 		return nil
 	}
 	if checkKeys(tx) != nil || decodeFulfillments(tx) != nil {
