@@ -124,11 +124,17 @@ func errTooManySubscribers(max int64) *apiError {
 // ping fails. Events are public and the streams take no credentials, so
 // any origin may read them, as BigchainDB's aiohttp server allowed.
 func streamTo[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
+	bw := &batchingWriter{ResponseWriter: w}
+	c, err := websocket.Accept(bw, r, &websocket.AcceptOptions{InsecureSkipVerify: true,
 		CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		log.Debug("stream: upgrade failed", "err", err)
 		return
+	}
+	if bw.conn == nil {
+		// Not hijacked through bw (the library found another way): write
+		// event by event.
+		bw.conn = &batchConn{}
 	}
 	c.SetReadLimit(maxClientMessageBytes)
 	// The request's context is not used after the upgrade (the connection
@@ -136,7 +142,7 @@ func streamTo[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, c
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	var wg sync.WaitGroup
 	wg.Go(func() { discardMessages(ctx, cancel, c) })
-	sendAll(ctx, c, log, ch, encode)
+	sendAll(ctx, c, bw.conn, log, ch, encode)
 	cancel()
 	c.CloseNow() // unblocks the reader if sendAll returned without closing
 	wg.Wait()
@@ -187,8 +193,10 @@ func discardMessages(ctx context.Context, cancel context.CancelFunc, c *websocke
 }
 
 // sendAll writes the values of ch until it closes (then it closes the
-// connection saying why), ctx is done, or a write or ping fails.
-func sendAll[T any](ctx context.Context, c *websocket.Conn, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
+// connection saying why), ctx is done, or a write or ping fails. The values
+// waiting in ch when one arrives are written with it in one batch of bc
+// (ws_batch.go); a bc without a connection is never batched.
+func sendAll[T any](ctx context.Context, c *websocket.Conn, bc *batchConn, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
 	ping := time.NewTicker(streamPingInterval)
 	defer ping.Stop()
 	for {
@@ -201,14 +209,51 @@ func sendAll[T any](ctx context.Context, c *websocket.Conn, log *slog.Logger, ch
 				return
 			}
 		case v, ok := <-ch:
-			if !ok {
-				c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
-				return
+			if ok {
+				ok, err := sendBatch(ctx, c, bc, v, ch, encode)
+				if err != nil {
+					log.Debug("stream: write failed", "err", err)
+					return
+				}
+				if ok {
+					continue
+				}
 			}
-			if err := writeMessage(ctx, c, encode(v)); err != nil {
-				log.Debug("stream: write failed", "err", err)
-				return
+			c.Close(websocket.StatusTryAgainLater, closeReasonEnded)
+			return
+		}
+	}
+}
+
+// sendBatch writes v and the values waiting in ch after it, up to
+// maxStreamBatchBytes, each in its own message, and reports whether ch is
+// still open.
+func sendBatch[T any](ctx context.Context, c *websocket.Conn, bc *batchConn, v T, ch <-chan T, encode func(T) []byte) (open bool, err error) {
+	if bc.Conn == nil {
+		return true, writeMessage(ctx, c, encode(v))
+	}
+	bc.begin()
+	defer func() {
+		if endErr := bc.end(streamWriteTimeout); err == nil {
+			err = endErr
+		}
+	}()
+	for {
+		// The message only joins the batch: the batch's end bounds the
+		// write, so no timer is set per message.
+		if err := c.Write(ctx, websocket.MessageText, encode(v)); err != nil {
+			return true, err
+		}
+		if bc.size() >= maxStreamBatchBytes {
+			return true, nil
+		}
+		select {
+		case v, open = <-ch:
+			if !open {
+				return false, nil
 			}
+		default:
+			return true, nil
 		}
 	}
 }
