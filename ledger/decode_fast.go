@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 
 	"github.com/ipdb/ipdb-node/ledger/cryptocondition"
@@ -76,7 +77,7 @@ func decodeFast(b []byte) *Tx {
 		return nil
 	}
 	tx.Version = Version
-	if !p.consistent(tx) {
+	if !consistent(tx) {
 		return nil
 	}
 	// The id is the hash of the bytes with its value replaced by null.
@@ -86,11 +87,6 @@ func decodeFast(b []byte) *Tx {
 	}
 	if checkKeys(tx) != nil || decodeFulfillments(tx) != nil {
 		return nil
-	}
-	for i := range tx.Outputs {
-		if !p.finishOutput(&tx.Outputs[i], i) {
-			return nil
-		}
 	}
 	tx.canonical = bytes.Clone(b)
 	return tx
@@ -103,9 +99,6 @@ type fastParser struct {
 	b   []byte
 	s   string // b as one string: the strings read are substrings of it
 	pos int
-	// details holds each output's condition details, decoded, until
-	// finishOutput parses them.
-	details []any
 }
 
 // lit moves past w if the bytes at pos are w.
@@ -256,8 +249,9 @@ func (p *fastParser) keys() ([]string, bool) {
 	}
 }
 
-// outputs reads the outputs array after its '['; each output's details are
-// kept in p.details for finishOutput.
+// outputs reads the outputs array after its '[', with each output's
+// amount, its condition parsed from the details, and the rule that the uri
+// and public keys follow from them.
 func (p *fastParser) outputs(tx *Tx) bool {
 	tx.Outputs = []Output{}
 	if p.lit("]") {
@@ -284,15 +278,18 @@ func (p *fastParser) outputs(tx *Tx) bool {
 		if out.PublicKeys, ok = p.keys(); !ok || !p.lit("}") {
 			return false
 		}
-		// The amount was matched by its pattern; its range is checked with
-		// the details, as the general path checks them after the schema.
-		a, err := strconv.ParseUint(amount, 10, 64)
-		if err != nil || a == 0 || a > MaxAmount {
+		var verr *ValidationError
+		if out.Amount, verr = parseAmount("", amount); verr != nil {
 			return false
 		}
-		out.Amount = a
+		d, err := cryptocondition.ParseDetails(details)
+		if err != nil {
+			return false
+		}
+		if out.Details = d; checkOutputAgrees("", &out) != nil {
+			return false
+		}
 		tx.Outputs = append(tx.Outputs, out)
-		p.details = append(p.details, details)
 		if p.lit("]") {
 			return true
 		}
@@ -305,31 +302,19 @@ func (p *fastParser) outputs(tx *Tx) bool {
 // consistent checks the rules that tie the envelope to the operation: a
 // known operation, the asset form and the input count and references it
 // takes.
-func (p *fastParser) consistent(tx *Tx) bool {
-	switch tx.Operation {
-	case OpCreate, OpValidatorElection, OpChainMigrationElection, OpParameterElection, OpQuotaElection:
+func consistent(tx *Tx) bool {
+	switch {
+	case !slices.Contains(operations, tx.Operation):
+		return false
+	case tx.IsCreateLike():
 		return tx.Asset.ID == "" && len(tx.Inputs) == 1 && tx.Inputs[0].Fulfills == nil
-	case OpTransfer, OpVote:
-		if tx.Asset.ID == "" {
-			return false
-		}
-		for _, in := range tx.Inputs {
-			if in.Fulfills == nil {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// finishOutput parses output i's condition details and checks that its uri
-// and public keys follow from them.
-func (p *fastParser) finishOutput(out *Output, i int) bool {
-	d, err := cryptocondition.ParseDetails(p.details[i])
-	if err != nil {
+	case tx.Asset.ID == "":
 		return false
 	}
-	out.Details = d
-	return checkOutputAgrees("", out) == nil
+	for _, in := range tx.Inputs {
+		if in.Fulfills == nil {
+			return false
+		}
+	}
+	return true
 }
