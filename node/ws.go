@@ -22,7 +22,7 @@ const streamPath = "/api/v1/streams/valid_transactions"
 
 // Limits of a stream connection.
 const (
-	// streamWriteTimeout bounds one event write: a client that takes longer
+	// streamWriteTimeout bounds one write of a batch of events: a client that takes longer
 	// is not reading, and its connection is closed.
 	streamWriteTimeout = 10 * time.Second
 	// streamPingInterval is how often an idle connection is pinged, so that
@@ -132,9 +132,12 @@ func streamTo[T any](w http.ResponseWriter, r *http.Request, log *slog.Logger, c
 		return
 	}
 	if bw.conn == nil {
-		// Not hijacked through bw (the library found another way): write
-		// event by event.
-		bw.conn = &batchConn{}
+		// Accept asks the writer for http.Hijacker first, so it took the
+		// connection through bw; should a library change break that, the
+		// stream ends here rather than without its batching.
+		log.Warn("stream: the WebSocket library did not hijack through the batching writer")
+		c.CloseNow()
+		return
 	}
 	c.SetReadLimit(maxClientMessageBytes)
 	// The request's context is not used after the upgrade (the connection
@@ -195,7 +198,7 @@ func discardMessages(ctx context.Context, cancel context.CancelFunc, c *websocke
 // sendAll writes the values of ch until it closes (then it closes the
 // connection saying why), ctx is done, or a write or ping fails. The values
 // waiting in ch when one arrives are written with it in one batch of bc
-// (ws_batch.go); a bc without a connection is never batched.
+// (ws_batch.go).
 func sendAll[T any](ctx context.Context, c *websocket.Conn, bc *batchConn, log *slog.Logger, ch <-chan T, encode func(T) []byte) {
 	ping := time.NewTicker(streamPingInterval)
 	defer ping.Stop()
@@ -229,9 +232,6 @@ func sendAll[T any](ctx context.Context, c *websocket.Conn, bc *batchConn, log *
 // maxStreamBatchBytes, each in its own message, and reports whether ch is
 // still open.
 func sendBatch[T any](ctx context.Context, c *websocket.Conn, bc *batchConn, v T, ch <-chan T, encode func(T) []byte) (open bool, err error) {
-	if bc.Conn == nil {
-		return true, writeMessage(ctx, c, encode(v))
-	}
 	bc.begin()
 	defer func() {
 		if endErr := bc.end(streamWriteTimeout); err == nil {
@@ -263,13 +263,6 @@ func pingWithin(ctx context.Context, c *websocket.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, streamPingTimeout)
 	defer cancel()
 	return c.Ping(ctx)
-}
-
-// writeMessage writes one text message within streamWriteTimeout.
-func writeMessage(ctx context.Context, c *websocket.Conn, msg []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
-	defer cancel()
-	return c.Write(ctx, websocket.MessageText, msg)
 }
 
 // appendEvent appends an event as BigchainDB's json.dumps writes it: keys
