@@ -208,6 +208,44 @@ func waitWALRecords(ctx context.Context, t *testing.T, path string, h uint64) {
 	}
 }
 
+// TestCaretakerRepublishesFollowerTxs: caretakers do not relay one
+// another's transaction batches, so a follower's transactions reach the
+// caretakers it is not connected to because the caretaker it is connected
+// to publishes them again in its own batches.
+func TestCaretakerRepublishesFollowerTxs(t *testing.T) {
+	c := newCluster(t, 4, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	c.start(4, c.options(4, c.nodes[0].host.Addrs())) // a follower peered with caretaker 0 alone
+	for len(c.nodes[4].gossip.topic.(*p2p.Topic).Peers()) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the follower knows no peer on the txs topic: %v", ctx.Err())
+		case <-time.After(20 * time.Millisecond): // bounded poll: gossipsub signals no subscription
+		}
+	}
+	tx := createTx(t, newKey(t, 7), 0, 1)
+	if err := c.nodes[4].Submit(ctx, verify(t, tx), ModeAsync); err != nil {
+		t.Fatalf("Submit(follower)=%v", err)
+	}
+	h := c.waitCommitted(ctx, tx.ID, all(5)...)
+	c.sameChain(h, all(5)...)
+	// Only caretaker 0 could have sent the others a batch: the only
+	// transaction came from the follower, which is connected to it alone.
+	for _, i := range []int{1, 2, 3} {
+		for c.nodes[i].host.Traffic()[topicTxs].Delivered == 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("caretaker %d received no transaction batch: caretaker 0 did not publish the follower's transaction: %v", i, ctx.Err())
+			case <-time.After(20 * time.Millisecond): // bounded poll of a gossip counter
+			}
+		}
+	}
+	if p := c.nodes[4].Status().Peers; p != 1 {
+		t.Fatalf("the follower has %d peers, want caretaker 0 alone", p)
+	}
+}
+
 // TestSoloCaretakerWithFollower runs the development topology: one
 // caretaker (the solo engine, with p2p on) and a follower that relays a
 // posted transaction and follows the chain by block sync.

@@ -59,6 +59,7 @@ func (n *Node) startP2P(o *Options) error {
 	n.metrics.watchPeers(func() int { return len(host.Peers()) })
 	n.metrics.watchGossipTraffic(host.Traffic)
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
+	n.gossip.caretaker = host.IsCaretaker
 	fetch := &txFetcher{host: host, backlog: n.backlog, store: n.store, gossip: n.gossip, log: n.log, metrics: n.metrics}
 	ver := &verifier{store: n.store, backlog: n.backlog, gov: n.gov, fetch: fetch}
 	bs := &blockSync{host: host, store: n.store, verifier: ver, retry: o.Config.Consensus.RetryInterval.Duration,

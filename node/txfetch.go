@@ -175,5 +175,6 @@ func (f *txFetcher) admit(ctx context.Context, raws [][]byte, want []cid.Cid, go
 	if f.gossip == nil {
 		return nil
 	}
-	return f.gossip.offer(raws, vtxs)
+	_, err = f.gossip.offer(raws, vtxs)
+	return err
 }

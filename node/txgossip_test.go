@@ -151,6 +151,56 @@ func TestTxGossipValidate(t *testing.T) {
 	}
 }
 
+// TestTxGossipRelay: a valid batch from a caretaker goes no further (its
+// author sent it to every peer); a caretaker publishes again, in its own
+// batches, what a follower sent it, and a follower relays what other
+// followers send it. Invalid batches are judged as before, whoever sent
+// them.
+func TestTxGossipRelay(t *testing.T) {
+	owner := newKey(t, 1)
+	caretakers := map[peer.ID]bool{"ct-self": true, "ct-peer": true}
+	isCaretaker := func(p peer.ID) bool { return caretakers[p] }
+	for _, tc := range []struct {
+		name, self, from string
+		want             p2p.Verdict
+		republished      bool
+	}{
+		{"caretaker from caretaker", "ct-self", "ct-peer", p2p.AcceptNoRelay, false},
+		{"caretaker from follower", "ct-self", "follower", p2p.AcceptNoRelay, true},
+		{"follower from caretaker", "follower-self", "ct-peer", p2p.AcceptNoRelay, false},
+		{"follower from follower", "follower-self", "follower", p2p.Accept, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bl := newBacklog(ledger.NewMemState(), ledger.Checker{}, 10, 1<<20, 100)
+			g := newTxGossip(peer.ID(tc.self), time.Second, bl, slog.New(slog.DiscardHandler), nil)
+			g.caretaker = isCaretaker
+			tx := createTx(t, owner, 0, 1)
+			if got := g.validate(t.Context(), peer.ID(tc.from), encodeTxBatch([][]byte{tx.Canonical()})); got != tc.want {
+				t.Fatalf("validate()=%v, want %v", got, tc.want)
+			}
+			if n, _ := bl.Stats(); n != 1 {
+				t.Fatalf("backlog holds %d, want the batch's transaction", n)
+			}
+			queued := len(g.queue)
+			if want := map[bool]int{false: 0, true: 1}[tc.republished]; queued != want {
+				t.Fatalf("%d transactions queued for our own batches, want %d", queued, want)
+			}
+			if tc.republished {
+				if got := <-g.queue; string(got) != string(tx.Canonical()) {
+					t.Fatalf("queued %q, want the transaction's canonical bytes", got)
+				}
+			}
+			// The same batch again: nothing new, nothing queued again.
+			if got := g.validate(t.Context(), peer.ID(tc.from), encodeTxBatch([][]byte{tx.Canonical()})); got != tc.want || len(g.queue) != 0 {
+				t.Fatalf("the batch again: validate()=%v with %d queued, want %v and none", got, len(g.queue), tc.want)
+			}
+			if got := g.validate(t.Context(), peer.ID(tc.from), []byte{0xff}); got != p2p.Reject {
+				t.Fatalf("a malformed batch: validate()=%v, want %v", got, p2p.Reject)
+			}
+		})
+	}
+}
+
 // TestTxGossipBatchesWaitTheirTurn: a batch that arrives while another is
 // being verified waits for it instead of being dropped (gossipsub would
 // count it as seen, and its copies from other peers as duplicates); one

@@ -130,7 +130,7 @@ func (t *connTracker) InterceptUpgraded(network.Conn) (bool, control.DisconnectR
 // privileged reports whether p is a persistent peer or a caretaker.
 func (t *connTracker) privileged(p peer.ID) bool {
 	_, ok := t.persistent[p]
-	return ok || t.h.isCaretaker(p)
+	return ok || t.h.IsCaretaker(p)
 }
 
 // Listen is part of network.Notifiee.

@@ -29,10 +29,12 @@
 //  2. the size check: more than TopicConfig.MaxBytes is Rejected (and more than
 //     Config.MaxMessageBytes never gets past gossipsub's framing);
 //  3. the allow-list on CaretakersOnly topics: an author not in SetCaretakers is Rejected;
-//  4. the topic's Validator, which returns Accept, Reject or Ignore.
+//  4. the topic's Validator, which returns Accept, Reject, Ignore or AcceptNoRelay.
 //
 // Reject means the message is invalid: it is dropped and the peer that forwarded it is
-// penalised. Ignore means "not now" (stale, duplicate, future): dropped, no penalty. The
+// penalised. Ignore means "not now" (stale, duplicate, future): dropped, no penalty.
+// AcceptNoRelay means the Validator took the message in and nobody needs it from us: it
+// counts as delivered but goes no further (no Handler, no forwarding, no penalty). The
 // same chain runs on our own messages before Publish sends them. Accepted messages from
 // other authors reach the topic's Handler serially, in one goroutine per topic. Every
 // rejection is logged at Debug with the topic, author, forwarder and reason.

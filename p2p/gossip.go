@@ -145,7 +145,7 @@ func topicScoreParams() *pubsub.TopicScoreParams {
 
 // appScore is gossipsub's P5: the caretaker bonus. Called from gossipsub's loop.
 func (h *Host) appScore(p peer.ID) float64 {
-	if h.isCaretaker(p) {
+	if h.IsCaretaker(p) {
 		return CaretakerScoreBonus
 	}
 	return 0
@@ -187,8 +187,9 @@ func (h *Host) SetCaretakers(ids []peer.ID) {
 // caretakerTag protects caretakers' connections from connection-manager trimming.
 const caretakerTag = "caretaker"
 
-// isCaretaker reports whether p is in the allow-list.
-func (h *Host) isCaretaker(p peer.ID) bool {
+// IsCaretaker reports whether p is in the allow-list SetCaretakers last
+// set. Safe for concurrent use.
+func (h *Host) IsCaretaker(p peer.ID) bool {
 	_, ok := (*h.caretakers.Load())[p]
 	return ok
 }

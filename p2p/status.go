@@ -244,7 +244,7 @@ func (h *Host) Peers() []PeerInfo {
 		out = append(out, PeerInfo{
 			ID:        p,
 			Addr:      conns[0].RemoteMultiaddr().String(),
-			Caretaker: h.isCaretaker(p),
+			Caretaker: h.IsCaretaker(p),
 			Height:    h.status.height(p),
 			Score:     h.score(p),
 			Direction: direction(conns[0]),

@@ -15,10 +15,15 @@ type Verdict int
 // Verdicts. Reject means invalid (malformed, bad signature, not allowed): the message is
 // dropped and the forwarding peer's score is penalised. Ignore means "not now" (stale,
 // duplicate, future): dropped without penalty. Accept delivers and forwards.
+// AcceptNoRelay means the Validator took the message in itself and nobody needs it
+// from us: it is counted as delivered (Host.Traffic) but neither passed to the Handler
+// nor forwarded, and costs the peer nothing. For a message whose author sent it to
+// every peer that needs it, relaying only adds duplicates.
 const (
 	Accept Verdict = iota
 	Reject
 	Ignore
+	AcceptNoRelay
 )
 
 // String names the verdict for logs.
@@ -30,6 +35,8 @@ func (v Verdict) String() string {
 		return "reject"
 	case Ignore:
 		return "ignore"
+	case AcceptNoRelay:
+		return "accept_no_relay"
 	}
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
@@ -212,7 +219,7 @@ func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pu
 		t.logReject(msg, fmt.Sprintf("size %d > %d bytes", len(msg.Data), t.cfg.MaxBytes))
 		return pubsub.ValidationReject
 	}
-	if t.cfg.CaretakersOnly && !t.h.isCaretaker(author) {
+	if t.cfg.CaretakersOnly && !t.h.IsCaretaker(author) {
 		t.logReject(msg, "author is not a caretaker")
 		return pubsub.ValidationReject
 	}
@@ -223,6 +230,13 @@ func (t *Topic) validate(ctx context.Context, _ peer.ID, msg *pubsub.Message) pu
 	case Accept:
 		return pubsub.ValidationAccept
 	case Ignore:
+		return pubsub.ValidationIgnore
+	case AcceptNoRelay:
+		// Gossipsub's Ignore drops the message unforwarded and without
+		// penalty; its tracer then never reports it delivered.
+		if c := t.h.countedTopic(msg.GetTopic()); c != nil {
+			c.countDelivered(msg)
+		}
 		return pubsub.ValidationIgnore
 	default:
 		t.logReject(msg, "validator: "+v.String())

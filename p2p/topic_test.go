@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -219,5 +220,84 @@ func TestTopicVersions(t *testing.T) {
 	}
 	if !in1[1].empty() || !in2[1].empty() {
 		t.Fatalf("a message crossed versions")
+	}
+}
+
+// TestAcceptNoRelay: in a line a - b - c, a message b's validator judges
+// AcceptNoRelay counts as delivered at b but reaches neither b's handler
+// nor c, while an accepted one reaches both.
+func TestAcceptNoRelay(t *testing.T) {
+	b, _ := startHost(t, testConfig(t))
+	a, _ := startHost(t, testConfig(t, b))
+	c, _ := startHost(t, testConfig(t, b))
+	for _, h := range []*Host{a, c} {
+		waitFor(t, "connected to b", func() bool { return len(h.Peers()) == 1 })
+	}
+	keep := func(_ context.Context, _ peer.ID, data []byte) Verdict {
+		if string(data) == "keep" {
+			return AcceptNoRelay
+		}
+		return Accept
+	}
+	var topics []*Topic
+	var inboxes []*inbox
+	for _, h := range []*Host{a, b, c} {
+		in := newInbox()
+		tc := TopicConfig{Name: "txs", MaxBytes: 64, Unsigned: true, Handle: in.handle}
+		if h == b {
+			tc.Validate = keep
+		}
+		tp, err := h.Join(tc)
+		if err != nil {
+			t.Fatalf("Join()=%v, want nil", err)
+		}
+		topics, inboxes = append(topics, tp), append(inboxes, in)
+	}
+	waitTopicPeers(t, topics[0], 1)
+	waitTopicPeers(t, topics[1], 2)
+	waitTopicPeers(t, topics[2], 1)
+	// b relays to c once c is in its mesh (a heartbeat after the join):
+	// probe until c gets one.
+	deadline := time.Now().Add(waitTimeout)
+	probes := 0
+	for ; ; probes++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("c got none of %d probes relayed by b", probes)
+		}
+		if err := topics[0].Publish(t.Context(), fmt.Appendf(nil, "probe %d", probes)); err != nil {
+			t.Fatalf("Publish()=%v, want nil", err)
+		}
+		select {
+		case <-inboxes[2].ch:
+		case <-time.After(100 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	for range probes + 1 { // b got every probe from a directly
+		if got := inboxes[1].next(t); !strings.HasPrefix(got.data, "probe ") {
+			t.Fatalf("b got %q, want probes", got.data)
+		}
+	}
+	before := b.Traffic()["txs"]
+
+	if err := topics[0].Publish(t.Context(), []byte("keep")); err != nil {
+		t.Fatalf("Publish()=%v, want nil", err)
+	}
+	waitFor(t, "b to count the kept message", func() bool { return b.Traffic()["txs"].Delivered == before.Delivered+1 })
+	if err := topics[0].Publish(t.Context(), []byte("relay")); err != nil {
+		t.Fatalf("Publish()=%v, want nil", err)
+	}
+	if got := inboxes[1].next(t); got.data != "relay" {
+		t.Fatalf("b's handler got %q, want %q (not the kept message)", got.data, "relay")
+	}
+	// Probes may still reach c before "relay"; "keep" must not.
+	for got := inboxes[2].next(t); got.data != "relay"; got = inboxes[2].next(t) {
+		if got.data == "keep" {
+			t.Fatal("c got the kept message")
+		}
+	}
+	if tr := b.Traffic()["txs"]; tr.Delivered != before.Delivered+2 || tr.DeliveredBytes != before.DeliveredBytes+int64(len("keep")+len("relay")) {
+		t.Fatalf("b's traffic %+v, want both messages delivered after %+v", tr, before)
 	}
 }

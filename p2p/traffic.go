@@ -7,7 +7,8 @@ import (
 )
 
 // Traffic is what gossip brought a node on one topic since its host
-// started: the messages first received and accepted (Delivered), and the
+// started: the messages first received and accepted (Delivered, with
+// those the Validator judged AcceptNoRelay), and the
 // further copies of messages already seen (Duplicates), each with the
 // bytes of their data; the node's own publishes are not counted.
 // Gossipsub relays a message on every mesh link, so a node may receive
@@ -57,11 +58,16 @@ func (h *Host) countedTopic(name string) *topicTraffic {
 	return nil
 }
 
+// countDelivered counts msg as delivered.
+func (c *topicTraffic) countDelivered(msg *pubsub.Message) {
+	c.delivered.Add(1)
+	c.deliveredBytes.Add(int64(len(msg.Data)))
+}
+
 // DeliverMessage counts a message accepted and delivered.
 func (r *rejectTracer) DeliverMessage(msg *pubsub.Message) {
 	if c := r.h.countedTopic(msg.GetTopic()); c != nil {
-		c.delivered.Add(1)
-		c.deliveredBytes.Add(int64(len(msg.Data)))
+		c.countDelivered(msg)
 	}
 }
 
