@@ -244,6 +244,18 @@ func TestCaretakerRepublishesFollowerTxs(t *testing.T) {
 	if p := c.nodes[4].Status().Peers; p != 1 {
 		t.Fatalf("the follower has %d peers, want caretaker 0 alone", p)
 	}
+	if got := gaugeValue(t, c.nodes[4].metrics, "ipdb_p2p_caretakers_unconnected"); got != 3 {
+		t.Fatalf("the follower's ipdb_p2p_caretakers_unconnected=%v, want 3", got)
+	}
+	for i := range 4 { // the caretakers dial one another: all connected by now or soon
+		for gaugeValue(t, c.nodes[i].metrics, "ipdb_p2p_caretakers_unconnected") != 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("caretaker %d lacks a connection to %v: %v", i, c.nodes[i].host.UnconnectedCaretakers(), ctx.Err())
+			case <-time.After(20 * time.Millisecond): // bounded poll of a gauge
+			}
+		}
+	}
 }
 
 // TestSoloCaretakerWithFollower runs the development topology: one

@@ -54,6 +54,19 @@ func (m *Metrics) watchPeers(count func() int) {
 		Help: "Connected libp2p peers."}, func() float64 { return float64(count()) }))
 }
 
+// watchCaretakers adds ipdb_p2p_caretakers_unconnected, the current
+// caretakers other than this node it has no connection to, read from count
+// at each scrape. Caretakers do not relay one another's transaction
+// batches, so a caretaker should be connected to every other: above 0, it
+// gets the missing ones' transactions only when a proposal names them.
+func (m *Metrics) watchCaretakers(count func() int) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "p2p_caretakers_unconnected",
+		Help: "Current caretakers, other than this node, it has no connection to."}, func() float64 { return float64(count()) }))
+}
+
 func (m *Metrics) consensusHeight(h uint64) {
 	if m != nil {
 		m.cons.height.Set(float64(h))

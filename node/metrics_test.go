@@ -39,6 +39,7 @@ func TestMetricsHandler(t *testing.T) {
 	m.Rejected("DoubleSpend")
 	m.committedBlock(7, 3, time.Millisecond, 20*time.Millisecond)
 	m.watchBacklog(func() (int, int64) { return 4, 1234 })
+	m.watchCaretakers(func() int { return 2 })
 	m.watchGossipTraffic(func() map[string]p2p.Traffic {
 		return map[string]p2p.Traffic{"txs": {Delivered: 3, DeliveredBytes: 3000, Duplicates: 2, DuplicateBytes: 2000}}
 	})
@@ -52,7 +53,7 @@ func TestMetricsHandler(t *testing.T) {
 		"ipdb_height 7", "ipdb_txs_committed_total 3", "ipdb_block_txs_count 1",
 		"ipdb_block_commit_seconds_count 1", "ipdb_block_interval_seconds_count 1",
 		"ipdb_backlog_txs 4", "ipdb_backlog_bytes 1234", "ipdb_stream_subscribers 0",
-		"ipdb_stream_dropped_total 0", "go_goroutines",
+		"ipdb_stream_dropped_total 0", "go_goroutines", "ipdb_p2p_caretakers_unconnected 2",
 		`ipdb_gossip_received_messages_total{kind="delivered",topic="txs"} 3`,
 		`ipdb_gossip_received_messages_total{kind="duplicate",topic="txs"} 2`,
 		`ipdb_gossip_received_bytes_total{kind="delivered",topic="txs"} 3000`,
@@ -73,5 +74,6 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.setSubscribers(1)
 	m.streamDropped()
 	m.watchBacklog(nil)
+	m.watchCaretakers(nil)
 	m.watchGossipTraffic(nil)
 }

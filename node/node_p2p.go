@@ -57,6 +57,7 @@ func (n *Node) startP2P(o *Options) error {
 	host.SetHeight(n.app.tip.Load().height)
 	n.app.announce = host.SetHeight
 	n.metrics.watchPeers(func() int { return len(host.Peers()) })
+	n.metrics.watchCaretakers(func() int { return len(host.UnconnectedCaretakers()) })
 	n.metrics.watchGossipTraffic(host.Traffic)
 	n.gossip = newTxGossip(host.ID(), o.Config.Consensus.RetryInterval.Duration, n.backlog, n.log.With("component", "gossip"), n.metrics)
 	n.gossip.caretaker = host.IsCaretaker

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,4 +190,29 @@ func TestMaxPeersRefusesInbound(t *testing.T) {
 		t.Fatalf("Connect(caretaker)=%v, want nil", err)
 	}
 	waitFor(t, "caretaker admitted", func() bool { _, ok := peerInfo(hub, third.ID()); return ok })
+}
+
+// TestUnconnectedCaretakers: the caretakers a host has no connection to
+// are listed, itself and connected ones not, and one that connects leaves
+// the list.
+func TestUnconnectedCaretakers(t *testing.T) {
+	hosts := startNet(t, 2)
+	late, _ := startHost(t, testConfig(t))
+	absent, err := peer.IDFromPrivateKey(newKey(t))
+	if err != nil {
+		t.Fatalf("IDFromPrivateKey()=%v", err)
+	}
+	h := hosts[0]
+	h.SetCaretakers([]peer.ID{h.ID(), hosts[1].ID(), late.ID(), absent})
+	want := []peer.ID{late.ID(), absent}
+	slices.Sort(want)
+	if got := h.UnconnectedCaretakers(); !slices.Equal(got, want) {
+		t.Fatalf("UnconnectedCaretakers()=%v, want %v", got, want)
+	}
+	if err := late.dial(peer.AddrInfo{ID: h.ID(), Addrs: h.host.Addrs()}); err != nil {
+		t.Fatalf("dial()=%v", err)
+	}
+	waitFor(t, "the late caretaker to leave the list", func() bool {
+		return slices.Equal(h.UnconnectedCaretakers(), []peer.ID{absent})
+	})
 }

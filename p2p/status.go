@@ -254,6 +254,22 @@ func (h *Host) Peers() []PeerInfo {
 	return out
 }
 
+// UnconnectedCaretakers returns the caretakers of the allow-list (SetCaretakers), other
+// than this host, that it has no connection to, sorted. Caretakers do not relay one
+// another's transaction batches, so each should be connected to every other. Safe for
+// concurrent use.
+func (h *Host) UnconnectedCaretakers() []peer.ID {
+	nw := h.host.Network()
+	var out []peer.ID
+	for p := range *h.caretakers.Load() {
+		if p != h.host.ID() && nw.Connectedness(p) != network.Connected {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // height returns p's last announced height.
 func (s *statusState) height(p peer.ID) uint64 {
 	s.mu.Lock()
