@@ -119,6 +119,7 @@ func (h *Host) start(ctx context.Context, persistent []peer.AddrInfo) error {
 	}
 	h.ps = ps
 	h.status.start()
+	h.startMesh()
 	h.startDialers(persistent)
 	h.goTracked(h.conns.dropGraylisted)
 	return nil

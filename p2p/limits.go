@@ -67,6 +67,17 @@ const (
 	MaxErrorBytes = 256
 	// maxStatusBytes bounds a status frame: one uvarint height.
 	maxStatusBytes = binary.MaxVarintLen64
+	// maxPeerIDBytes bounds a peer id on the wire (an Ed25519 one has 38 bytes; RSA
+	// ones, inlined as hashes, 34).
+	maxPeerIDBytes = 128
+	// maxMultiaddrBytes bounds one address in a caretaker-address answer.
+	maxMultiaddrBytes = 256
+	// maxMeshAddrs bounds the addresses given for one caretaker.
+	maxMeshAddrs = 8
+	// maxMeshRequestBytes bounds a caretaker-address request: maxCaretakers ids.
+	maxMeshRequestBytes = maxCaretakers * (maxPeerIDBytes + 2)
+	// maxMeshResponseBytes bounds its answer: maxMeshAddrs addresses for each.
+	maxMeshResponseBytes = maxCaretakers * (maxPeerIDBytes + 3 + maxMeshAddrs*(maxMultiaddrBytes+2))
 )
 
 // Timing.
@@ -90,6 +101,9 @@ const (
 	// scoreInspectPeriod is how stale the scores in Peers() may be, and how fast a
 	// graylisted peer is dropped; computing scores for MaxPeers peers is cheap.
 	scoreInspectPeriod = 250 * time.Millisecond
+	// meshInterval is how often a caretaker lacking connections to others asks its
+	// caretaker peers for their addresses (mesh.go).
+	meshInterval = 10 * time.Second
 	// connGracePeriod protects new connections from connection-manager trimming.
 	connGracePeriod = 10 * time.Second
 )

@@ -21,7 +21,7 @@ type RequestHandler = func(ctx context.Context, from peer.ID, req []byte) ([]byt
 // Handle serves protocol /ipdb/<chain>/<name>/1: one request per stream, a request of at
 // most maxReq bytes (clamped to 0..MaxFrameBytes; a larger one is answered with
 // ErrRequestTooLarge before its body is read), one response. Registering a name again
-// replaces its handler. An invalid or reserved name ("status") is logged and ignored.
+// replaces its handler. An invalid or reserved name ("status", "caretaker-addrs") is logged and ignored.
 // Safe for concurrent use.
 func (h *Host) Handle(name string, maxReq int, fn RequestHandler) {
 	if err := checkProtocolName(name); err != nil {
@@ -39,7 +39,7 @@ func checkProtocolName(name string) error {
 	switch {
 	case name == "" || len(name) > maxNameBytes || strings.Contains(name, "/"):
 		return fmt.Errorf("%w: name must have 1..%d bytes and no '/'", ErrConfig, maxNameBytes)
-	case name == statusName:
+	case name == statusName || name == meshName:
 		return fmt.Errorf("%w: name %q is reserved", ErrConfig, name)
 	}
 	return nil
