@@ -120,13 +120,9 @@ func decodePeerIDs(b []byte) ([]peer.ID, error) {
 		if len(ids) == maxCaretakers {
 			return nil, fmt.Errorf("%w: more than %d peer ids", ErrBadFrame, maxCaretakers)
 		}
-		raw, rest, err := readBytes(b, maxPeerIDBytes)
+		id, rest, err := readPeerID(b)
 		if err != nil {
 			return nil, err
-		}
-		id, err := peer.IDFromBytes(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: peer id: %v", ErrBadFrame, err)
 		}
 		ids, b = append(ids, id), rest
 	}
@@ -155,13 +151,9 @@ func decodeAddrInfos(b []byte) ([]peer.AddrInfo, error) {
 		if len(infos) == maxCaretakers {
 			return nil, fmt.Errorf("%w: more than %d peers", ErrBadFrame, maxCaretakers)
 		}
-		raw, rest, err := readBytes(b, maxPeerIDBytes)
+		id, rest, err := readPeerID(b)
 		if err != nil {
 			return nil, err
-		}
-		id, err := peer.IDFromBytes(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: peer id: %v", ErrBadFrame, err)
 		}
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > maxMeshAddrs {
@@ -183,6 +175,19 @@ func decodeAddrInfos(b []byte) ([]peer.AddrInfo, error) {
 		infos = append(infos, ai)
 	}
 	return infos, nil
+}
+
+// readPeerID reads one length-prefixed peer id from b and returns it and the rest.
+func readPeerID(b []byte) (peer.ID, []byte, error) {
+	raw, rest, err := readBytes(b, maxPeerIDBytes)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := peer.IDFromBytes(raw)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: peer id: %v", ErrBadFrame, err)
+	}
+	return id, rest, nil
 }
 
 // appendBytes appends b with a uvarint length prefix.
