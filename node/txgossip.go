@@ -179,12 +179,13 @@ func (g *txGossip) validate(ctx context.Context, from peer.ID, data []byte) p2p.
 // transactions the backlog now holds are admitted.
 //
 // Every node publishes its batches to all its peers at once, and caretakers
-// keep one another connected (their persistent peers), so a caretaker's
-// batch has reached every caretaker before anyone could relay it: relayed
-// by gossipsub, it only arrived again as duplicates. At 3,000 tx/s on a
-// 4-caretaker testnet those were 1.4 times the bytes of the first copies
-// (IDONTWANT came too late on busy nodes), and not relaying them cut the
-// caretakers' CPU per committed transaction by 7%. So:
+// keep one another connected (their persistent peers, and the address
+// exchange of p2p's mesh.go), so a caretaker's batch has reached every
+// caretaker before anyone could relay it: relayed by gossipsub, it only
+// arrived again as duplicates. At 2,000-3,000 tx/s on a 4-caretaker testnet
+// those were 1.3-1.6 times the bytes of the first copies (IDONTWANT came
+// too late on busy nodes); BenchmarkPublish4Hosts moves 1.3-2.2 times as
+// many 20 KiB batches without them. So:
 //   - a batch from a caretaker goes no further;
 //   - a caretaker publishes the transactions another peer (a follower)
 //     sent it again, in its own batches, to every peer at once;
