@@ -258,6 +258,43 @@ func TestCaretakerRepublishesFollowerTxs(t *testing.T) {
 	}
 }
 
+// TestCaretakersCompleteTheirMesh: a caretaker peered with one other only
+// (as after init --join) ends up connected to every caretaker, through the
+// addresses that one gives it, and its transactions reach them all.
+func TestCaretakersCompleteTheirMesh(t *testing.T) {
+	g, keys := clusterGenesis(t, 4)
+	c := &cluster{t: t, gen: g, keys: keys}
+	for i := range 4 {
+		var peers []string
+		for j, n := range c.nodes {
+			if i < 3 || j == 0 { // node 3 knows node 0 only, and nobody knows node 3
+				peers = append(peers, n.host.Addrs()...)
+			}
+		}
+		o := c.options(i, peers)
+		c.opts = append(c.opts, o)
+		c.start(i, o)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
+	defer cancel()
+	for i := range 4 {
+		for gaugeValue(t, c.nodes[i].metrics, "ipdb_p2p_caretakers_unconnected") != 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("caretaker %d lacks a connection to %v: %v", i, c.nodes[i].host.UnconnectedCaretakers(), ctx.Err())
+			case <-time.After(50 * time.Millisecond): // bounded poll of a gauge: the exchange runs every 10 s
+			}
+		}
+	}
+	c.waitTxsMesh(ctx)
+	tx := createTx(t, newKey(t, 8), 0, 1)
+	if err := c.nodes[3].Submit(ctx, verify(t, tx), ModeAsync); err != nil {
+		t.Fatalf("Submit(node 3)=%v", err)
+	}
+	h := c.waitCommitted(ctx, tx.ID, all(4)...)
+	c.sameChain(h, all(4)...)
+}
+
 // TestSoloCaretakerWithFollower runs the development topology: one
 // caretaker (the solo engine, with p2p on) and a follower that relays a
 // posted transaction and follows the chain by block sync.
