@@ -99,12 +99,22 @@ func (c *cluster) options(i int, peers []string) Options {
 // dials every member started before it.
 func newCluster(t *testing.T, caretakers, followers int) *cluster {
 	t.Helper()
+	return startCluster(t, caretakers, caretakers+followers, func(int, int) bool { return true })
+}
+
+// startCluster makes the genesis of caretakers caretakers and starts
+// members members (caretakers first, then followers): member i dials each
+// member j started before it for which dials(i, j) holds.
+func startCluster(t *testing.T, caretakers, members int, dials func(i, j int) bool) *cluster {
+	t.Helper()
 	g, keys := clusterGenesis(t, caretakers)
 	c := &cluster{t: t, gen: g, keys: keys}
-	for i := range caretakers + followers {
+	for i := range members {
 		var peers []string
-		for _, n := range c.nodes {
-			peers = append(peers, n.host.Addrs()...)
+		for j, n := range c.nodes {
+			if dials(i, j) {
+				peers = append(peers, n.host.Addrs()...)
+			}
 		}
 		o := c.options(i, peers)
 		c.opts = append(c.opts, o)

@@ -262,19 +262,8 @@ func TestCaretakerRepublishesFollowerTxs(t *testing.T) {
 // (as after init --join) ends up connected to every caretaker, through the
 // addresses that one gives it, and its transactions reach them all.
 func TestCaretakersCompleteTheirMesh(t *testing.T) {
-	g, keys := clusterGenesis(t, 4)
-	c := &cluster{t: t, gen: g, keys: keys}
-	for i := range 4 {
-		var peers []string
-		for j, n := range c.nodes {
-			if i < 3 || j == 0 { // node 3 knows node 0 only, and nobody knows node 3
-				peers = append(peers, n.host.Addrs()...)
-			}
-		}
-		o := c.options(i, peers)
-		c.opts = append(c.opts, o)
-		c.start(i, o)
-	}
+	// Node 3 knows node 0 only, and nobody knows node 3.
+	c := startCluster(t, 4, 4, func(i, j int) bool { return i < 3 || j == 0 })
 	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
 	defer cancel()
 	for i := range 4 {

@@ -21,17 +21,8 @@ import (
 // that prevotes twice, differently, in one round. The next block an honest
 // caretaker proposes carries the evidence, and the block API shows it.
 func TestClusterRecordsEquivocation(t *testing.T) {
-	g, keys := clusterGenesis(t, 4)
-	c := &cluster{t: t, gen: g, keys: keys}
-	for i := range 3 {
-		var peers []string
-		for _, n := range c.nodes {
-			peers = append(peers, n.host.Addrs()...)
-		}
-		o := c.options(i, peers)
-		c.opts = append(c.opts, o)
-		c.start(i, o)
-	}
+	c := startCluster(t, 4, 3, func(int, int) bool { return true })
+	g, keys := c.gen, c.keys
 	ctx, cancel := context.WithTimeout(t.Context(), clusterDeadline)
 	defer cancel()
 	byz, err := p2p.New(ctx, p2p.Config{ChainID: g.ChainID, Key: testPeerKey(t, 83), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
