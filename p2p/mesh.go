@@ -8,7 +8,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -97,10 +96,7 @@ func (h *Host) serveCaretakerAddrs(_ context.Context, from peer.ID, req []byte) 
 
 // startMesh registers the address exchange and starts meshLoop.
 func (h *Host) startMesh() {
-	maxReq := clampFrame(maxMeshRequestBytes)
-	h.host.SetStreamHandler(protocol.ID(h.protocolName(meshName)), func(s network.Stream) {
-		h.serve(s, maxReq, h.serveCaretakerAddrs)
-	})
+	h.handle(meshName, maxMeshRequestBytes, h.serveCaretakerAddrs)
 	h.goTracked(h.meshLoop)
 }
 

@@ -28,6 +28,11 @@ func (h *Host) Handle(name string, maxReq int, fn RequestHandler) {
 		h.log.Error("p2p handler not registered", "name", name, "err", err)
 		return
 	}
+	h.handle(name, maxReq, fn)
+}
+
+// handle is Handle without the name check, for the host's own reserved protocols.
+func (h *Host) handle(name string, maxReq int, fn RequestHandler) {
 	maxReq = clampFrame(maxReq)
 	h.host.SetStreamHandler(protocol.ID(h.protocolName(name)), func(s network.Stream) {
 		h.serve(s, maxReq, fn)
