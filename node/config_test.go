@@ -250,7 +250,7 @@ func TestRenderConfigDocumentsEveryKey(t *testing.T) {
 		{"addr", `"127.0.0.1:9984"`}, {"max_body_bytes", "15360"}, {"read_header_timeout", `"10s"`},
 		{"read_timeout", `"30s"`}, {"write_timeout", `"1m0s"`}, {"idle_timeout", `"2m0s"`},
 		{"max_header_bytes", "32768"}, {"commit_wait", `"30s"`}, {"stream_url", `""`},
-		{"max_txs", "1000"}, {"interval", `"20ms"`}, {"max_txs", "10000"}, {"max_bytes", "67108864"},
+		{"max_txs", "1000"}, {"interval", `"20ms"`}, {"max_txs", "4000"}, {"max_bytes", "67108864"},
 		{"max_subscribers", "256"}, {"buffer", "10000"}, {"level", `"info"`}, {"format", `"text"`}, {"enabled", "true"},
 	}
 	lines := strings.Split(out, "\n")
