@@ -16,12 +16,18 @@
 #   LOG_LEVEL node log level (warn)       KEEP      1 keeps the directory
 #   MAX_TXS   transactions per block: genesis max_block_txs and [block]
 #             max_txs of every home (1000)
+#   BACKLOG   [backlog] max_txs of every home ("": the node's default,
+#             four full blocks; four times MAX_TXS when that is above 1000)
 #   PROFILE   a file: node0 serves pprof and a 10 s CPU profile taken
 #             PROFILE_AT seconds (5) into the load is written there
 #             ("": none)
 #   BENCH_PROFILE  a file: the load generator's own CPU profile ("": none)
 #   BACKOFF   1: workers refused with Retry-After wait it out (bench
 #             --backoff), as clients that honour it do (0)
+#   PROBE     1: time one Ed25519 check before the caretakers start and
+#             after the follower's sync, and print both (1). This host's
+#             speed drifts from minute to minute (37 to 61 us for the same
+#             check), and the rates above follow it.
 set -euo pipefail
 
 NODES=${NODES:-4}
@@ -33,10 +39,13 @@ PARAMS=${PARAMS:-}
 LOG_LEVEL=${LOG_LEVEL:-warn}
 KEEP=${KEEP:-0}
 MAX_TXS=${MAX_TXS:-1000}
+BACKLOG=${BACKLOG:-}
+if [ -z "$BACKLOG" ] && [ "$MAX_TXS" -gt 1000 ]; then BACKLOG=$((4 * MAX_TXS)); fi
 PROFILE=${PROFILE:-}
 PROFILE_AT=${PROFILE_AT:-5}
 BENCH_PROFILE=${BENCH_PROFILE:-}
 BACKOFF=${BACKOFF:-0}
+PROBE=${PROBE:-1}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -50,6 +59,15 @@ trap cleanup EXIT
 
 bin=$dir/ipdb-node
 (cd "$root" && go build -o "$bin" ./cmd/ipdb-node)
+
+# probe prints the microseconds one uncached Ed25519 check takes now
+# (internal/ed25519verify's benchmark, 3,000 checks on one core).
+probe() {
+	[ "$PROBE" = 1 ] || return 0
+	(cd "$root" && go test ./internal/ed25519verify -run '^$' -bench 'Verify/uncached' -benchtime 3000x) |
+		awk '$1 ~ /^BenchmarkVerify\/uncached/ {printf "%.1f", $3 / 1000}'
+}
+before=$(probe)
 # shellcheck disable=SC2086
 "$bin" testnet --nodes "$NODES" --followers 1 --out "$dir/net" --param "max_block_txs=$MAX_TXS" $PARAMS >/dev/null
 
@@ -73,6 +91,9 @@ wait_up() {
 for i in $(seq 0 $((NODES - 1))); do
 	# [block] max_txs is the first max_txs key of the file.
 	sed -i -e "s/^level = .*/level = \"$LOG_LEVEL\"/" -e "0,/^max_txs = .*/s//max_txs = $MAX_TXS/" "$dir/net/node$i/config.toml"
+	if [ -n "$BACKLOG" ]; then
+		sed -i "/^\[backlog\]/,/^\[/ s/^max_txs = .*/max_txs = $BACKLOG/" "$dir/net/node$i/config.toml"
+	fi
 	if [ -n "$PROFILE" ] && [ "$i" = 0 ]; then
 		sed -i -e 's/^pprof_addr = .*/pprof_addr = "127.0.0.1:16060"/' "$dir/net/node$i/config.toml"
 	fi
@@ -132,3 +153,5 @@ txs=$(curl -fsS "http://$fa/metrics" | awk '$1 == "ipdb_txs_committed_total" {pr
 for _ in $(seq 1 40); do grep -q 'msg="synced blocks"' "$dir/follower0.log" && break; sleep 0.05; done
 grep -o 'msg="synced blocks".*' "$dir/follower0.log" | sed 's/^/== follower: /' || true
 python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); b=int(sys.argv[3]); n=int(sys.argv[4]); print(f'synced {b} blocks ({n} txs, {n/max(b,1):.0f} per block) in {t:.2f} s from the follower\'s start: {b/t:.1f} blocks/s, {n/t:.0f} tx/s')" "$start" "$end" "$target" "$txs"
+after=$(probe)
+if [ -n "$before$after" ]; then echo "== host: one Ed25519 check took $before us before the run, $after us after it"; fi
