@@ -175,8 +175,8 @@ func (g *txGossip) validate(ctx context.Context, from peer.ID, data []byte) p2p.
 	return g.relay(from, admitted)
 }
 
-// relay decides who else gets a valid batch that peer from sent us, whose
-// transactions the backlog now holds are admitted.
+// relay decides who else gets a valid batch that peer from sent us;
+// admitted are its transactions that the backlog now holds.
 //
 // Every node publishes its batches to all its peers at once, and caretakers
 // keep one another connected (their persistent peers, and the address

@@ -34,8 +34,11 @@ func (h *Host) meshLoop() {
 // completeMesh asks the connected caretakers for the addresses of the caretakers we are
 // not connected to, and dials those. It returns how many it connected to.
 func (h *Host) completeMesh(ctx context.Context) int {
+	if !h.IsCaretaker(h.host.ID()) {
+		return 0
+	}
 	missing := h.UnconnectedCaretakers()
-	if len(missing) == 0 || !h.IsCaretaker(h.host.ID()) {
+	if len(missing) == 0 {
 		return 0
 	}
 	req := encodePeerIDs(missing)
