@@ -24,6 +24,8 @@
 #   BENCH_PROFILE  a file: the load generator's own CPU profile ("": none)
 #   BACKOFF   1: workers refused with Retry-After wait it out (bench
 #             --backoff), as clients that honour it do (0)
+#   TIMELINE  1: the load generator prints each second's POSTs, refusals
+#             and commits (bench --timeline) (0)
 #   PROBE     1: time one Ed25519 check before the caretakers start and
 #             after the follower's sync, and print both (1). This host's
 #             speed drifts from minute to minute (37 to 61 us for the same
@@ -46,6 +48,7 @@ PROFILE_AT=${PROFILE_AT:-5}
 BENCH_PROFILE=${BENCH_PROFILE:-}
 BACKOFF=${BACKOFF:-0}
 PROBE=${PROBE:-1}
+TIMELINE=${TIMELINE:-0}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/ipdb-testnet-bench.XXXXXX)
@@ -113,7 +116,8 @@ fi
 TIMEFORMAT="== load generator's CPU seconds: %U user, %S system"
 { time "$bin" bench --api "$(IFS=,; echo "${apis[*]}")" --rate "$RATE" --duration "$DURATION" \
 	--size "$SIZE" --workers "$WORKERS" ${BENCH_PROFILE:+--cpuprofile "$BENCH_PROFILE"} \
-	$([ "$BACKOFF" = 1 ] && echo --backoff) | tail -5; } 2>&1
+	$([ "$BACKOFF" = 1 ] && echo --backoff) $([ "$TIMELINE" = 1 ] && echo --timeline) |
+	if [ "$TIMELINE" = 1 ]; then grep -v '^bench: signing'; else tail -5; fi; } 2>&1
 
 # CPU seconds (user + system) each caretaker used so far, from /proc.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }

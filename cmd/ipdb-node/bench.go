@@ -64,7 +64,10 @@ type benchConfig struct {
 	// Backoff makes a worker refused with a Retry-After (503) wait that
 	// long before its next POST, as a client that honours it does; the
 	// refused transaction is not sent again.
-	Backoff  bool
+	Backoff bool
+	// Timeline prints, after the summary, what happened in each second of
+	// the run: POSTs sent, refused, and commits seen.
+	Timeline bool
 	Key      ledger.KeyPair
 	Progress io.Writer // progress lines
 }
@@ -104,6 +107,8 @@ type benchTx struct {
 	// sent is when its POST began, committed when a stream first reported
 	// it: nanoseconds since the run's epoch, 0 before.
 	sent, committed atomic.Int64
+	// refused says the API did not accept it.
+	refused atomic.Bool
 }
 
 // benchResult is the outcome of a run.
@@ -214,6 +219,9 @@ func (r *benchRun) load(ctx context.Context) (benchResult, error) {
 	res := r.result(start)
 	res.Submitted = submitted
 	fmt.Fprintln(r.cfg.Progress, res.Summary())
+	if r.cfg.Timeline {
+		r.printTimeline(start)
+	}
 	if err == nil && res.Committed == 0 {
 		err = errors.New("bench: no transaction was committed")
 	}
@@ -325,8 +333,10 @@ func (r *benchRun) post(ctx context.Context, p *poster, i int) {
 	a, err := p.post(i%len(r.cfg.APIs), tx.body)
 	switch {
 	case err != nil:
+		tx.refused.Store(true)
 		r.refuse(err.Error())
 	case a.status != http.StatusAccepted:
+		tx.refused.Store(true)
 		r.refuse(fmt.Sprintf("%d %s", a.status, errorMessage(a.body)))
 		if r.cfg.Backoff && a.retry > 0 {
 			r.backoff(ctx, a.retry)
@@ -405,6 +415,44 @@ func (r *benchRun) result(start int64) benchResult {
 		res.Elapsed = time.Duration(last - start)
 	}
 	return res
+}
+
+// benchSecond is one second of a run's timeline.
+type benchSecond struct{ sent, refused, committed int }
+
+// timeline counts, for each second from start, the POSTs sent (refused
+// ones too), those refused, and the commits seen.
+func (r *benchRun) timeline(start int64) []benchSecond {
+	var out []benchSecond
+	at := func(t int64) *benchSecond {
+		i := int(max(0, t-start) / int64(time.Second))
+		for len(out) <= i {
+			out = append(out, benchSecond{})
+		}
+		return &out[i]
+	}
+	for i := range r.txs {
+		tx := &r.txs[i]
+		if sent := tx.sent.Load(); sent != 0 {
+			s := at(sent)
+			s.sent++
+			if tx.refused.Load() {
+				s.refused++
+			}
+		}
+		if c := tx.committed.Load(); c != 0 {
+			at(c).committed++
+		}
+	}
+	return out
+}
+
+// printTimeline writes the timeline, one line a second.
+func (r *benchRun) printTimeline(start int64) {
+	fmt.Fprintln(r.cfg.Progress, "bench: second   sent  refused  committed")
+	for i, s := range r.timeline(start) {
+		fmt.Fprintf(r.cfg.Progress, "bench: %6d %6d %8d %10d\n", i, s.sent, s.refused, s.committed)
+	}
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 1) of

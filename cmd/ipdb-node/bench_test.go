@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,10 +62,26 @@ func TestBenchRefusals(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, t.TempDir())
 	// Bodies over the node's 15 kB limit are refused with 413.
-	out, stderr, err := runCLI(t, "bench", "--api", n.api, "--rate", "20", "--duration", "100ms", "--size", "20000")
+	out, stderr, err := runCLI(t, "bench", "--api", n.api, "--rate", "20", "--duration", "100ms", "--size", "20000", "--timeline")
 	checkOneLineError(t, stderr, err, "no transaction was committed")
 	if !strings.Contains(out, ": 0 accepted, ") || !strings.Contains(out, "first refusal: 413") {
 		t.Fatalf("bench printed %q, want every transaction refused with 413", out)
+	}
+	// The timeline's seconds add up to the POSTs sent, every one refused.
+	m := regexp.MustCompile(`bench: submitted (\d+) in`).FindStringSubmatch(out)
+	rows := regexp.MustCompile(`(?m)^bench: +\d+ +(\d+) +(\d+) +(\d+)$`).FindAllStringSubmatch(out, -1)
+	sent, refused := 0, 0
+	for _, row := range rows {
+		s, _ := strconv.Atoi(row[1])
+		f, _ := strconv.Atoi(row[2])
+		c, _ := strconv.Atoi(row[3])
+		sent, refused = sent+s, refused+f
+		if c != 0 {
+			t.Fatalf("timeline row %q shows commits, want none", row[0])
+		}
+	}
+	if m == nil || len(rows) == 0 || strconv.Itoa(sent) != m[1] || refused != sent {
+		t.Fatalf("timeline sums to %d sent, %d refused; want every submitted POST refused:\n%s", sent, refused, out)
 	}
 }
 
@@ -182,6 +199,36 @@ func TestBenchResultSustained(t *testing.T) {
 	}
 	if want := 4.0 / 3; res.Sustained != want {
 		t.Fatalf("Sustained=%v, want %v (4 commits in the 3 s window)", res.Sustained, want)
+	}
+}
+
+func TestBenchTimeline(t *testing.T) {
+	t.Parallel()
+	const start = int64(time.Second)
+	r := &benchRun{txs: make([]benchTx, 5)}
+	at := func(d time.Duration) int64 { return start + int64(d) }
+	for i, c := range []struct {
+		sent, committed time.Duration
+		refused         bool
+	}{
+		{0, 1500 * time.Millisecond, false},   // sent in second 0, committed in 1
+		{999 * time.Millisecond, -1, true},    // refused in second 0
+		{time.Second, 3 * time.Second, false}, // second 1, committed in 3
+		{2500 * time.Millisecond, -1, false},  // accepted, never seen committed
+		{-1, -1, false},                       // never sent
+	} {
+		if c.sent >= 0 {
+			r.txs[i].sent.Store(at(c.sent))
+		}
+		if c.committed >= 0 {
+			r.txs[i].committed.Store(at(c.committed))
+		}
+		r.txs[i].refused.Store(c.refused)
+	}
+	got := r.timeline(start)
+	want := []benchSecond{{sent: 2, refused: 1}, {sent: 1, committed: 1}, {sent: 1}, {committed: 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("timeline=%+v, want %+v", got, want)
 	}
 }
 

@@ -68,6 +68,7 @@ func newBenchCmd(a *app) *cobra.Command {
 	f.IntVar(&cfg.Workers, "workers", benchDefaultWorkers, "most POSTs in flight")
 	f.DurationVar(&cfg.Drain, "drain", benchDefaultDrain, "how long to wait for commits after the last POST")
 	f.BoolVar(&cfg.Backoff, "backoff", false, "after a refusal with Retry-After (503), a worker waits that long before its next POST")
+	f.BoolVar(&cfg.Timeline, "timeline", false, "after the summary, print each second's POSTs sent, refused, and commits seen")
 	f.StringVar(&keyPath, "key", "", "key file of the issuer (default: a fresh key)")
 	f.StringVar(&profilePath, "cpuprofile", "", "write the generator's own CPU profile (pprof) to this file")
 	return c
