@@ -141,6 +141,14 @@ committed=$(curl -fsS "${apis[0]}/metrics" | awk '$1 == "ipdb_txs_committed_tota
 for a in "${apis[@]}"; do curl -fsS "$a/metrics"; done | awk -v n="${committed:-0}" '
 	$1 ~ /^ipdb_gossip_received_bytes_total\{/ && $1 ~ /topic="txs"/ {v[$1 ~ /duplicate/] += $2}
 	END {if (n > 0) printf "== txs gossip the caretakers received: %.1f MB first copies, %.1f MB duplicates (%.0f and %.0f bytes per committed tx)\n", v[0] / 1e6, v[1] / 1e6, v[0] / n, v[1] / n}' || true
+# Transactions the caretakers lacked when a proposal named them, fetched
+# from the proposer before voting.
+fetched=0
+for a in "${apis[@]}"; do
+	n=$(curl -fsS "$a/metrics" | awk '$1 == "ipdb_txs_fetched_total" {printf "%d", $2}')
+	fetched=$((fetched + ${n:-0}))
+done
+echo "== transactions the caretakers fetched for proposals: $fetched"
 target=$(height "${apis[0]#http://}")
 fa=$(api "$NODES")
 echo "== sync: a new follower catches up to height $target"
