@@ -128,13 +128,13 @@ echo "== caretakers' CPU seconds so far: ${used[*]}"
 # node0's decision-round histogram.
 curl -fsS "${apis[0]}/metrics" | awk '$1 ~ /^ipdb_consensus_decision_round_(bucket\{le="0"\}|count)$/ {v[$1 ~ /count/] = $2}
 	END {printf "== heights decided: %d, after round 0: %d\n", v[1], v[1] - v[0]}' || true
+# total NAME prints the sum of counter NAME over the caretakers' metrics.
+total() {
+	for a in "${apis[@]}"; do curl -fsS "$a/metrics"; done |
+		awk -v name="$1" '$1 == name {n += $2} END {printf "%d", n}'
+}
 # Blocks the caretakers stored by block sync instead of deciding them.
-synced=0
-for a in "${apis[@]}"; do
-	n=$(curl -fsS "$a/metrics" | awk '$1 == "ipdb_sync_blocks_total" {printf "%d", $2}')
-	synced=$((synced + ${n:-0}))
-done
-echo "== blocks the caretakers synced instead of deciding: $synced"
+echo "== blocks the caretakers synced instead of deciding: $(total ipdb_sync_blocks_total)"
 # Transaction gossip the caretakers received, first copies and duplicates,
 # over the transactions committed.
 committed=$(curl -fsS "${apis[0]}/metrics" | awk '$1 == "ipdb_txs_committed_total" {printf "%d", $2}')
@@ -143,12 +143,7 @@ for a in "${apis[@]}"; do curl -fsS "$a/metrics"; done | awk -v n="${committed:-
 	END {if (n > 0) printf "== txs gossip the caretakers received: %.1f MB first copies, %.1f MB duplicates (%.0f and %.0f bytes per committed tx)\n", v[0] / 1e6, v[1] / 1e6, v[0] / n, v[1] / n}' || true
 # Transactions the caretakers lacked when a proposal named them, fetched
 # from the proposer before voting.
-fetched=0
-for a in "${apis[@]}"; do
-	n=$(curl -fsS "$a/metrics" | awk '$1 == "ipdb_txs_fetched_total" {printf "%d", $2}')
-	fetched=$((fetched + ${n:-0}))
-done
-echo "== transactions the caretakers fetched for proposals: $fetched"
+echo "== transactions the caretakers fetched for proposals: $(total ipdb_txs_fetched_total)"
 target=$(height "${apis[0]#http://}")
 fa=$(api "$NODES")
 echo "== sync: a new follower catches up to height $target"
