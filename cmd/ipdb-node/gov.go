@@ -139,7 +139,7 @@ func (s *govSession) post(ctx context.Context, what string, tx *ledger.Tx) error
 	_, err := s.c.postTx(ctx, tx.Canonical(), modeCommit)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status/100 == 4 {
-		return fmt.Errorf("the node refused the %s: %s", what, ae.message)
+		return &refusedError{what: what, api: ae}
 	}
 	if errors.As(err, &ae) {
 		return fmt.Errorf("the %s %s is not known to be committed: %d %s: %s", what, tx.ID, ae.status, http.StatusText(ae.status), ae.message)
@@ -149,6 +149,20 @@ func (s *govSession) post(ctx context.Context, what string, tx *ledger.Tx) error
 	}
 	return nil
 }
+
+// refusedError is a transaction the node refused (a 4xx answer).
+type refusedError struct {
+	what string // "vote", "add-caretaker election", ...
+	api  *apiError
+}
+
+// Error returns "the node refused the WHAT: MESSAGE".
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("the node refused the %s: %s", e.what, e.api.message)
+}
+
+// Unwrap returns the API's answer.
+func (e *refusedError) Unwrap() error { return e.api }
 
 // election reads one election, returning it and its raw JSON.
 func (s *govSession) election(ctx context.Context, id string) (governance.Election, []byte, error) {

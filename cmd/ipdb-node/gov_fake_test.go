@@ -38,8 +38,11 @@ type fakeAPI struct {
 	outputs      []outputRefEntry    // what GET /outputs answers
 	refuse       string              // when set, POST answers refuseStatus (400 if 0) with this message
 	refuseStatus int
-	bodies       map[string][]byte // path → answer body, overriding the defaults
-	headers      map[string]string // extra headers of GET /api/v1/genesis and of bodies
+	// onPost, when set, sees each decodable POST first (with mu held); a
+	// non-empty message refuses it with 400.
+	onPost  func(tx *ledger.Tx) string
+	bodies  map[string][]byte // path → answer body, overriding the defaults
+	headers map[string]string // extra headers of GET /api/v1/genesis and of bodies
 }
 
 // newFakeAPI starts a fake API; it stops with the test.
@@ -143,6 +146,12 @@ func (f *fakeAPI) post(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeTestJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid transaction (SchemaValidationError): " + err.Error(), "status": 400})
 		return
+	}
+	if f.onPost != nil {
+		if msg := f.onPost(tx); msg != "" {
+			writeTestJSON(w, http.StatusBadRequest, map[string]any{"message": msg, "status": http.StatusBadRequest})
+			return
+		}
 	}
 	if f.refuse != "" {
 		code := cmp.Or(f.refuseStatus, http.StatusBadRequest)

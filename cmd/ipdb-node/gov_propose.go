@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -223,8 +225,16 @@ func (s *govSession) defaultQuotaBytes(ctx context.Context, txs uint64) (uint64,
 	return txs * per, nil
 }
 
+// proposeAttempts bounds how many times propose builds an election: the
+// caretaker set can change between reading it and the election's block
+// (an election that changes it concludes then), and the node refuses an
+// election built for another set.
+const proposeAttempts = 3
+
 // propose fills p from the set in force at the next height, signs the
-// election with the home's key, posts it and prints it.
+// election with the home's key, posts it and prints it. If the node
+// refuses it for its set (UnequalValidatorSet) and the set it serves has
+// changed since, it builds the election again for the new set.
 func (s *govSession) propose(ctx context.Context, p governance.Proposal) error {
 	key, err := s.signer()
 	if err != nil {
@@ -234,18 +244,19 @@ func (s *govSession) propose(ctx context.Context, p governance.Proposal) error {
 	if err != nil {
 		return err
 	}
-	if err := completeProposal(&p, set); err != nil {
-		return err
+	var tx *ledger.Tx
+	for attempt := 1; ; attempt++ {
+		tx, err = s.proposeFor(ctx, p, set, key)
+		if err == nil || attempt == proposeAttempts || !refusedFor(err, governance.ErrUnequalValidatorSet) {
+			break
+		}
+		now, verr := s.validators(ctx)
+		if verr != nil || bytes.Equal(now.Hash(), set.Hash()) {
+			break
+		}
+		set = now
 	}
-	seed, err := newSeed()
 	if err != nil {
-		return err
-	}
-	tx, err := governance.NewElection(p, set, key, seed)
-	if err != nil {
-		return fmt.Errorf("make the %s election: %w", p.Kind, err)
-	}
-	if err := s.post(ctx, p.Kind+" election", tx); err != nil {
 		return err
 	}
 	e, _, err := s.election(ctx, tx.ID)
@@ -256,6 +267,29 @@ func (s *govSession) propose(ctx context.Context, p governance.Proposal) error {
 		return writeJSONCompact(s.a.stdout, proposedJSON{ID: e.ID, Kind: e.Kind, Height: e.Height})
 	}
 	return writeProposed(s.a.stdout, e)
+}
+
+// proposeFor builds p's election for set, signs it with key and posts it.
+func (s *govSession) proposeFor(ctx context.Context, p governance.Proposal, set governance.Set, key ledger.KeyPair) (*ledger.Tx, error) {
+	if err := completeProposal(&p, set); err != nil {
+		return nil, err
+	}
+	seed, err := newSeed()
+	if err != nil {
+		return nil, err
+	}
+	tx, err := governance.NewElection(p, set, key, seed)
+	if err != nil {
+		return nil, fmt.Errorf("make the %s election: %w", p.Kind, err)
+	}
+	return tx, s.post(ctx, p.Kind+" election", tx)
+}
+
+// refusedFor reports whether err is the node's refusal of a transaction
+// for breaking the rule of kind.
+func refusedFor(err error, kind *governance.RuleKind) bool {
+	var re *refusedError
+	return errors.As(err, &re) && strings.Contains(re.api.message, "("+kind.ExceptionName()+")")
 }
 
 // completeProposal checks a caretaker proposal against the set and takes

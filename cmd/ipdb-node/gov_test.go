@@ -197,6 +197,78 @@ func TestGovProposeRefusals(t *testing.T) {
 	checkOneLineError(t, stderr, err, "the set-param election", "is not known to be committed: 504 Gateway Timeout: Timed out")
 }
 
+func TestGovProposeSetChanged(t *testing.T) {
+	t.Parallel()
+	const unequal = "Invalid transaction (UnequalValidatorSet): Validator set much be exactly same to the outputs of election"
+	var recorded []json.RawMessage
+	if err := json.Unmarshal(readTestdata(t, "validators.json"), &recorded); err != nil {
+		t.Fatal(err)
+	}
+	// The node serves the set without its last caretaker until the first
+	// election reaches it, and then refuses that election: an election
+	// concluded in between and changed the set.
+	older, err := json.Marshal(recorded[:len(recorded)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("built again for the new set", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t)
+		dir, _ := govHome(t)
+		f.bodies["/api/v1/validators"] = older
+		posts := 0
+		f.onPost = func(*ledger.Tx) string {
+			if posts++; posts == 1 {
+				delete(f.bodies, "/api/v1/validators")
+				return unequal
+			}
+			return ""
+		}
+		mustRunCLI(t, "gov", "propose", "set-param", "block_interval_ms", "250", "--home", dir, "--api", f.url(), "--json")
+		tx, set := f.lastPosted(), recordedSet(t)
+		if posts != 2 || len(tx.Outputs) != len(set.Caretakers) {
+			t.Fatalf("%d POSTs, the last with %d outputs; want 2, the second for the %d caretakers of the new set", posts, len(tx.Outputs), len(set.Caretakers))
+		}
+		for i, o := range tx.Outputs {
+			if o.PublicKeys[0] != set.Caretakers[i].PublicKey || o.Amount != set.Caretakers[i].Power {
+				t.Fatalf("output %d: %v %d, want caretaker %+v's token", i, o.PublicKeys, o.Amount, set.Caretakers[i])
+			}
+		}
+	})
+	t.Run("the same set: the refusal stands", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t)
+		dir, _ := govHome(t)
+		posts := 0
+		f.onPost = func(*ledger.Tx) string { posts++; return unequal }
+		_, stderr, err := runCLI(t, "gov", "propose", "set-param", "block_interval_ms", "250", "--home", dir, "--api", f.url())
+		checkOneLineError(t, stderr, err, "the node refused the set-param election: "+unequal)
+		if posts != 1 {
+			t.Fatalf("%d POSTs, want 1: the set served did not change", posts)
+		}
+	})
+	t.Run("at most three attempts", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeAPI(t)
+		dir, _ := govHome(t)
+		posts := 0
+		f.onPost = func(*ledger.Tx) string {
+			// Every refusal comes with another set served.
+			if posts++; posts%2 == 1 {
+				f.bodies["/api/v1/validators"] = older
+			} else {
+				delete(f.bodies, "/api/v1/validators")
+			}
+			return unequal
+		}
+		_, stderr, err := runCLI(t, "gov", "propose", "set-param", "block_interval_ms", "250", "--home", dir, "--api", f.url())
+		checkOneLineError(t, stderr, err, "the node refused the set-param election: "+unequal)
+		if posts != proposeAttempts {
+			t.Fatalf("%d POSTs, want %d", posts, proposeAttempts)
+		}
+	})
+}
+
 func TestGovVote(t *testing.T) {
 	t.Parallel()
 	f := newFakeAPI(t)
