@@ -14,9 +14,11 @@
 #
 # Settings (environment):
 #   PAIRS       pairs of runs (3)
-#   RATE        tx/s offered to ours (3300: above what it commits, so that
-#               its window rate is what it can do; CometBFT's clients are
-#               closed-loop and find theirs)
+#   RATE        tx/s offered to ours (3300). Offer more than it commits,
+#               so that its window rate is what it can do (CometBFT's
+#               clients are closed-loop and find theirs): 3,300 is that in
+#               a slow hour here, but a fast host commits all of it, and
+#               then RATE=5000 is needed
 #   DURATION    seconds of load in each run (20)
 #   COMETBFT    the cometbft binary (default: the one on PATH)
 #   PEER_BENCH  the peer script (default: ../shared/peer-bench/

@@ -124,21 +124,21 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/pro
 used=()
 for p in "${pids[@]}"; do used+=("$(cpu "$p")"); done
 echo "== caretakers' CPU seconds so far: ${used[*]}"
+# Every caretaker's metrics, read once after the load: metrics/I.txt.
+mkdir -p "$dir/metrics"
+for i in "${!apis[@]}"; do curl -fsS -o "$dir/metrics/$i.txt" "${apis[$i]}/metrics" || true; done
 # Heights decided after round 0 (a timeout or a late proposal), from
 # node0's decision-round histogram.
-curl -fsS "${apis[0]}/metrics" | awk '$1 ~ /^ipdb_consensus_decision_round_(bucket\{le="0"\}|count)$/ {v[$1 ~ /count/] = $2}
-	END {printf "== heights decided: %d, after round 0: %d\n", v[1], v[1] - v[0]}' || true
+awk '$1 ~ /^ipdb_consensus_decision_round_(bucket\{le="0"\}|count)$/ {v[$1 ~ /count/] = $2}
+	END {printf "== heights decided: %d, after round 0: %d\n", v[1], v[1] - v[0]}' "$dir/metrics/0.txt" || true
 # total NAME prints the sum of counter NAME over the caretakers' metrics.
-total() {
-	for a in "${apis[@]}"; do curl -fsS "$a/metrics"; done |
-		awk -v name="$1" '$1 == name {n += $2} END {printf "%d", n}'
-}
+total() { cat "$dir"/metrics/*.txt | awk -v name="$1" '$1 == name {n += $2} END {printf "%d", n}'; }
 # Blocks the caretakers stored by block sync instead of deciding them.
 echo "== blocks the caretakers synced instead of deciding: $(total ipdb_sync_blocks_total)"
 # Transaction gossip the caretakers received, first copies and duplicates,
-# over the transactions committed.
-committed=$(curl -fsS "${apis[0]}/metrics" | awk '$1 == "ipdb_txs_committed_total" {printf "%d", $2}')
-for a in "${apis[@]}"; do curl -fsS "$a/metrics"; done | awk -v n="${committed:-0}" '
+# over the transactions committed (node0's count).
+committed=$(awk '$1 == "ipdb_txs_committed_total" {printf "%d", $2}' "$dir/metrics/0.txt")
+cat "$dir"/metrics/*.txt | awk -v n="${committed:-0}" '
 	$1 ~ /^ipdb_gossip_received_bytes_total\{/ && $1 ~ /topic="txs"/ {v[$1 ~ /duplicate/] += $2}
 	END {if (n > 0) printf "== txs gossip the caretakers received: %.1f MB first copies, %.1f MB duplicates (%.0f and %.0f bytes per committed tx)\n", v[0] / 1e6, v[1] / 1e6, v[0] / n, v[1] / n}' || true
 # Transactions the caretakers lacked when a proposal named them, fetched
